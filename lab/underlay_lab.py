@@ -1,0 +1,96 @@
+"""The embedded lab: a switch and lab hosts, all in network namespaces of their own.
+
+A lab "switch" is a namespace holding a Linux bridge ``br0``; each lab host is
+a namespace whose uplink ``eth0`` is one end of a veth pair, the other end a
+port of that bridge. Nothing here touches the machine's own interfaces, and
+``Lab.teardown`` removes every namespace the lab created (deleting a namespace
+destroys the links inside it in one go).
+
+Used by the integration tests (``tests/integration/conftest.py``), the demo
+(``lab/labctl.py``) and the molecule scenarios.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pyroute2 import IPRoute, netns
+
+SWITCH_BRIDGE = 'br0'
+
+
+class Lab:
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.switch = prefix + 'sw'
+        self.hosts = {}
+        self._created = []
+
+    def ns(self, name):
+        """The namespace name of lab member ``name``."""
+        return self.prefix + name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.teardown()
+
+    def add_namespace(self, name):
+        """Create a bare namespace with lo up (e.g. a "container")."""
+        full = self.ns(name)
+        netns.create(full)
+        self._created.append(full)
+        with IPRoute(netns=full, flags=0) as ipr:
+            ipr.link('set', index=ipr.link_lookup(ifname='lo')[0], state='up')
+        return full
+
+    def up_switch(self):
+        self.add_namespace('sw')
+        with IPRoute(netns=self.switch, flags=0) as ipr:
+            ipr.link('add', ifname=SWITCH_BRIDGE, kind='bridge')
+            ipr.link('set', index=ipr.link_lookup(ifname=SWITCH_BRIDGE)[0], state='up')
+        return self.switch
+
+    def add_host(self, name, address=None, uplink='eth0', mtu=None):
+        """A lab host whose ``uplink`` is wired to a bridge port named after it."""
+        full = self.add_namespace(name)
+        with IPRoute(netns=self.switch, flags=0) as sw:
+            sw.link('add', ifname=name, kind='veth', peer={'ifname': uplink, 'net_ns_fd': full})
+            port = sw.link_lookup(ifname=name)[0]
+            bridge = sw.link_lookup(ifname=SWITCH_BRIDGE)[0]
+            sw.link('set', index=port, master=bridge, state='up', **({'mtu': mtu} if mtu else {}))
+        with IPRoute(netns=full, flags=0) as ipr:
+            index = ipr.link_lookup(ifname=uplink)[0]
+            ipr.link('set', index=index, state='up', **({'mtu': mtu} if mtu else {}))
+            if address:
+                iface = ipaddress.ip_interface(address)
+                ipr.addr('add', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        self.hosts[name] = full
+        return full
+
+    def set_hairpin(self, host, enabled):
+        """Turn hairpin (reflective relay) on or off at ``host``'s switch port, as VEPA needs."""
+        with IPRoute(netns=self.switch, flags=0) as sw:
+            port = sw.link_lookup(ifname=host)[0]
+            sw.brport('set', index=port, hairpin_mode=1 if enabled else 0)
+
+    def teardown(self):
+        """Remove what the lab created and any namespace a test made under the lab's prefix."""
+        errors = []
+        leftovers = [n for n in netns.listnetns() if n.startswith(self.prefix) and n not in self._created]
+        for full in leftovers + list(reversed(self._created)):
+            try:
+                netns.remove(full)
+            except OSError as exc:
+                errors.append('%s: %s' % (full, exc))
+        self._created.clear()
+        if errors:
+            raise RuntimeError('lab teardown left namespaces behind: ' + '; '.join(errors))
+
+
+def remove_leftovers(prefix):
+    """Remove namespaces a crashed run left behind (only those with our prefix)."""
+    for name in netns.listnetns():
+        if name.startswith(prefix):
+            netns.remove(name)

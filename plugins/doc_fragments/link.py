@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) underlay.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Options every link module shares (argument spec: module_utils/link_reconcile.py).
+    DOCUMENTATION = r'''
+options:
+  name:
+    description:
+      - Name of the link inside O(netns) (or in the task's namespace when O(netns) is not set).
+      - At most 15 bytes, without V(/), V(:) or whitespace.
+    type: str
+    required: true
+  parent:
+    description:
+      - The interface the link is stacked on, in the namespace the task runs in.
+      - Required with O(state=present). The parent stays where it is even when the link goes to O(netns).
+    type: str
+  netns:
+    description:
+      - Named network namespace (as listed by C(ip netns list)) the link must live in.
+      - The link is created directly inside it, under O(name), with O(parent) looked up in the task's
+        namespace; this is the C(ip link add) / C(ip link set netns) / rename sequence in one step.
+      - The namespace must exist; this module never creates namespaces (use M(underlay.network.netns) first)
+        and fails with a message saying so.
+    type: str
+  state:
+    description:
+      - V(present) creates or updates the link, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  admin_state:
+    description:
+      - Administrative state of the link.
+    type: str
+    choices: [up, down]
+    default: up
+  mtu:
+    description:
+      - MTU of the link. Not larger than the parent's MTU; checked before anything is changed.
+      - Left as it is when not set.
+    type: int
+  mac_address:
+    description:
+      - Unicast MAC address of the link, e.g. V(02:42:ac:1c:f8:0a). A random one is chosen by the kernel when not set.
+    type: str
+  addresses:
+    description:
+      - IPv4 and IPv6 addresses in CIDR form, e.g. V(172.28.248.10/20) or V(2001:db8::10/64).
+      - What happens to addresses already on the link that are not listed depends on O(addresses_mode).
+      - IPv6 link-local addresses belong to the kernel and are never touched.
+    type: list
+    elements: str
+  addresses_mode:
+    description:
+      - V(add) adds the listed addresses and keeps the others; V(replace) also removes addresses not listed.
+    type: str
+    choices: [add, replace]
+    default: add
+  routes:
+    description:
+      - Routes through this link, in the main routing table.
+    type: list
+    elements: dict
+    suboptions:
+      dest:
+        description:
+          - Destination prefix in CIDR form, or V(default).
+        type: str
+        required: true
+      gateway:
+        description:
+          - Next hop. Without it the destination is on-link (as in the seed's host shim route).
+        type: str
+      metric:
+        description:
+          - Route metric. The kernel's default (0 for IPv4, 1024 for IPv6) when not set.
+        type: int
+  routes_mode:
+    description:
+      - V(add) adds the listed routes and keeps the others through this link; V(replace) also removes other
+        static routes through this link. Routes the kernel adds for addresses are never touched.
+    type: str
+    choices: [add, replace]
+    default: add
+  recreate:
+    description:
+      - Differences the kernel cannot apply in place (another O(parent), for example) make the module fail
+        and change nothing, unless this is V(true): then the link is deleted and created anew with what
+        was declared, keeping its MAC address, MTU and, with V(add) modes, its other addresses and routes.
+    type: bool
+    default: false
+requirements:
+  - pyroute2 >= 0.9
+attributes:
+  check_mode:
+    support: full
+    description: Reports the changes it would make and leaves the kernel untouched.
+  diff_mode:
+    support: full
+    description: Shows the link before and after.
+'''

@@ -1,0 +1,284 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) underlay.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read -> diff -> apply -> report for one link, shared by every link module.
+
+``macvlan_link`` (and the later ``ipvlan_link``, ``vlan_iface`` and the
+aggregate module) are thin front ends: they declare their kind-specific
+options and call ``run_link_module``; the aggregate calls ``reconcile_link``
+directly with sessions it keeps open across links.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.underlay.network.plugins.module_utils.link_diff import (
+    ADD,
+    REPLACE,
+    plan_link,
+    predict_state,
+    public_state,
+    recreation_target,
+)
+from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
+from ansible_collections.underlay.network.plugins.module_utils.netlink import (
+    PYROUTE2_IMPORT_ERROR,
+    Namespace,
+    NetlinkOperationError,
+    describe_netns,
+    describe_route,
+)
+from ansible_collections.underlay.network.plugins.module_utils.netns import namespace_exists
+from ansible_collections.underlay.network.plugins.module_utils.validation import (
+    ValidationError,
+    normalize_addresses,
+    normalize_mac,
+    normalize_routes,
+    validate_ifname,
+    validate_mtu,
+    validate_netns_name,
+)
+
+# The options every link module shares (documented in doc_fragments/link.py).
+LINK_ARGUMENT_SPEC = dict(
+    name=dict(type='str', required=True),
+    parent=dict(type='str'),
+    netns=dict(type='str'),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    admin_state=dict(type='str', default='up', choices=['up', 'down']),
+    mtu=dict(type='int'),
+    mac_address=dict(type='str'),
+    addresses=dict(type='list', elements='str'),
+    addresses_mode=dict(type='str', default=ADD, choices=[ADD, REPLACE]),
+    routes=dict(type='list', elements='dict', options=dict(
+        dest=dict(type='str', required=True),
+        gateway=dict(type='str'),
+        metric=dict(type='int'),
+    )),
+    routes_mode=dict(type='str', default=ADD, choices=[ADD, REPLACE]),
+    recreate=dict(type='bool', default=False),
+)
+LINK_REQUIRED_IF = [('state', 'present', ('parent',))]
+
+
+class LinkError(Exception):
+    """The link cannot be brought to the desired state; ``details`` go into the module result."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.details = details
+
+
+def desired_link(params, kind):
+    """Validate the module parameters and return the normalized desired state."""
+    name = validate_ifname(params['name'], 'name')
+    desired = {
+        'name': name,
+        'kind': kind.kind,
+        'netns': validate_netns_name(params['netns'], 'netns') if params.get('netns') else None,
+        'parent': validate_ifname(params['parent'], 'parent') if params.get('parent') else None,
+        'admin_state': params.get('admin_state') or 'up',
+        'mtu': validate_mtu(params.get('mtu')),
+        'mac_address': normalize_mac(params['mac_address']) if params.get('mac_address') else None,
+        'addresses': normalize_addresses(params['addresses']) if params.get('addresses') is not None else None,
+        'routes': normalize_routes(params['routes']) if params.get('routes') is not None else None,
+    }
+    if params.get('state', 'present') == 'absent':
+        return desired
+    if desired['netns'] is None and desired['parent'] == name:
+        raise ValidationError("parent '%s' is the link itself; name the physical (or VLAN) interface "
+                              'the link is stacked on' % name)
+    if desired['routes'] and desired['admin_state'] == 'down':
+        raise ValidationError('routes need the link up; set admin_state: up or drop routes')
+    desired.update(kind.normalize(params))
+    return desired
+
+
+class Sessions:
+    """Netlink sessions by namespace name (``None``: the task's namespace), opened once."""
+
+    def __init__(self):
+        self._open = {}
+
+    def get(self, name=None):
+        if name not in self._open:
+            if name is not None and not namespace_exists(name):
+                raise LinkError("netns '%s' does not exist; this module never creates namespaces: "
+                                'add an underlay.network.netns task (state: present) before it' % name)
+            self._open[name] = Namespace(name)
+        return self._open[name]
+
+    @property
+    def task(self):
+        return self.get(None)
+
+    def close(self):
+        for session in self._open.values():
+            session.close()
+        self._open.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class LinkApplier:
+    """Applies a plan through the netlink core and records every step it took."""
+
+    def __init__(self, sessions, kind):
+        self.sessions = sessions
+        self.kind = kind
+        self.actions = []
+
+    def _do(self, session, action, method, *args, **kwargs):
+        getattr(session, method)(*args, **kwargs)
+        self.actions.append(action)
+
+    def create(self, target, parent_index):
+        """Create the link directly in its namespace, then converge it; undo the creation on failure."""
+        task, where = self.sessions.task, self.sessions.get(target['netns'])
+        name = target['name']
+        self._do(task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
+                 'create_link', name, self.kind.encode(target), parent_index=parent_index,
+                 mtu=target.get('mtu'), mac_address=target.get('mac_address'), target_netns=target['netns'])
+        where.invalidate()
+        index = where.link_index(name)
+        try:
+            self.converge(where, index, addresses_add=target.get('addresses') or (), routes_add=target.get('routes')
+                          or (), admin_state=target.get('admin_state'))
+        except NetlinkOperationError as exc:
+            where.delete_link(index, 'remove the half-made link %s' % name)
+            raise LinkError('%s; the new link %s was removed again, so nothing is half-applied' % (exc, name)) from exc
+
+    def converge(self, where, index, addresses_add=(), addresses_delete=(), routes_add=(), routes_delete=(),
+                 admin_state=None, link_changes=None):
+        """Apply in-place changes in an order the kernel accepts (routes need the link up)."""
+        if admin_state == 'down':
+            self._do(where, 'set admin_state down', 'set_link', index, 'set link down', state='down')
+        for request, action in link_changes or ():
+            self._do(where, action, 'set_link', index, action, **request)
+        for cidr in addresses_delete:
+            self._do(where, 'delete address %s' % cidr, 'delete_address', index, cidr)
+        for cidr in addresses_add:
+            self._do(where, 'add address %s' % cidr, 'add_address', index, cidr)
+        if admin_state == 'up':
+            self._do(where, 'set admin_state up', 'set_link', index, 'set link up', state='up')
+        for route in routes_delete:
+            self._do(where, 'delete route %s' % describe_route(route), 'delete_route', index, route)
+        for route in routes_add:
+            self._do(where, 'add route %s' % describe_route(route), 'add_route', index, route)
+
+    def update(self, current, desired, plan):
+        link_changes = []
+        kind_fields = [f for f in self.kind.fields if f in plan.changes]
+        if kind_fields:
+            merged = dict(current, **{f: plan.changes[f][1] for f in kind_fields})
+            link_changes.append((self.kind.encode(merged), 'set %s' % ', '.join(
+                '%s %s' % (f, plan.changes[f][1]) for f in kind_fields)))
+        if 'mtu' in plan.changes:
+            link_changes.append(({'mtu': desired['mtu']}, 'set mtu %d' % desired['mtu']))
+        if 'mac_address' in plan.changes:
+            link_changes.append(({'address': desired['mac_address']}, 'set mac_address %s' % desired['mac_address']))
+        self.converge(self.sessions.get(desired['netns']), current['index'],
+                      addresses_add=plan.addresses_add, addresses_delete=plan.addresses_delete,
+                      routes_add=plan.routes_add, routes_delete=plan.routes_delete,
+                      admin_state=plan.changes.get('admin_state', (None, None))[1], link_changes=link_changes)
+
+    def delete(self, current):
+        where = self.sessions.get(current['netns'])
+        self._do(where, 'delete %s %s in %s' % (current['kind'], current['name'], describe_netns(current['netns'])),
+                 'delete_link', current['index'], 'delete link %s' % current['name'])
+
+
+def reconcile_link(sessions, desired, kind, state='present', recreate=False, addresses_mode=ADD, routes_mode=ADD,
+                   check_mode=False):
+    """Bring one link to ``desired``; return ``changed``, ``link``, ``actions`` and ``diff``."""
+    task, where = sessions.task, sessions.get(desired['netns'])
+    current = where.read_link(desired['name'], task, KINDS)
+    if current is not None and current['kind'] != kind.kind:
+        raise LinkError("%s exists in %s and is a %s, not a %s; choose another name or remove that link first"
+                        % (desired['name'], describe_netns(desired['netns']), current['kind'], kind.kind))
+    applier = LinkApplier(sessions, kind)
+    before = public_state(current)
+
+    if state == 'absent':
+        if current is not None and not check_mode:
+            _apply(applier, applier.delete, current)
+        return _result(current is not None, {}, applier.actions, before)
+
+    parent = task.link_msg(ifname=desired['parent'])
+    if parent is None:
+        raise LinkError("parent '%s' does not exist in the task's network namespace; create it first or fix parent "
+                        '(the parent stays in the namespace the task runs in, the link goes to netns)'
+                        % desired['parent'])
+    parent_mtu = parent.get_attr('IFLA_MTU')
+    if desired['mtu'] is not None and desired['mtu'] > parent_mtu:
+        raise LinkError('mtu %d is larger than the MTU %d of parent %s; a %s link cannot exceed its parent'
+                        % (desired['mtu'], parent_mtu, desired['parent'], kind.kind))
+
+    plan = plan_link(current, desired, kind, addresses_mode, routes_mode)
+    if plan.conflicts and not recreate:
+        raise LinkError('%s cannot be changed in place: %s. Set recreate: true to delete it and create it anew '
+                        '(its addresses and routes are re-applied); nothing was changed'
+                        % (desired['name'], '; '.join(plan.conflicts)), conflicts=plan.conflicts)
+
+    predicted = public_state(predict_state(current, desired, plan, kind))
+    if check_mode or not plan.changed:
+        return _result(plan.changed, predicted, [], before)
+    if plan.action == 'create':
+        _apply(applier, applier.create, desired, parent['index'])
+    elif plan.action == 'recreate':
+        target = recreation_target(current, desired, addresses_mode, routes_mode, kind)
+        _apply(applier, applier.delete, current)
+        _apply(applier, applier.create, target, parent['index'])
+    else:
+        _apply(applier, applier.update, current, desired, plan)
+    where.invalidate()
+    after = public_state(where.read_link(desired['name'], task, KINDS))
+    return _result(True, after, applier.actions, before)
+
+
+def _apply(applier, step, *args):
+    try:
+        step(*args)
+    except NetlinkOperationError as exc:
+        raise LinkError('%s (applied before the failure: %s)' % (exc, ', '.join(applier.actions) or 'nothing'),
+                        actions=applier.actions) from exc
+    except LinkError as exc:
+        exc.details.setdefault('actions', applier.actions)
+        raise
+
+
+def _result(changed, after, actions, before):
+    return {'changed': changed, 'link': after, 'actions': actions, 'diff': {'before': before, 'after': after}}
+
+
+def link_module_argument_spec(kind_options):
+    spec = dict(LINK_ARGUMENT_SPEC)
+    spec.update(kind_options)
+    return spec
+
+
+def run_link_module(module, kind):
+    """The whole main() of a single-link module: validate, reconcile, report."""
+    if PYROUTE2_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=traceback.format_exception(
+            type(PYROUTE2_IMPORT_ERROR), PYROUTE2_IMPORT_ERROR, PYROUTE2_IMPORT_ERROR.__traceback__))
+    params = module.params
+    try:
+        desired = desired_link(params, kind)
+        with Sessions() as sessions:
+            result = reconcile_link(sessions, desired, kind, state=params['state'], recreate=params['recreate'],
+                                    addresses_mode=params['addresses_mode'], routes_mode=params['routes_mode'],
+                                    check_mode=module.check_mode)
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc))
+    except LinkError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    except NetlinkOperationError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)

@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) underlay.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one netlink core, on pyroute2.
+
+Every module that reads or changes links goes through this file: opening a
+namespace, reading a link into the normalized state the diff code compares,
+creating a link directly inside a target namespace, changing it in place,
+deleting it, and reconciling its addresses and routes. Kind-specific netlink
+attributes (macvlan mode, source MACs, later VLAN ids and ipvlan modes) are
+described by ``LinkKind`` objects in ``link_kinds.py``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+from ansible_collections.underlay.network.plugins.module_utils.netns import NETNS_RUN_DIR, namespace_exists
+from ansible_collections.underlay.network.plugins.module_utils.validation import (
+    default_route_metric,
+    sort_addresses,
+)
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    PYROUTE2_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the module through missing_required_lib
+    IPRoute = None
+    PYROUTE2_IMPORT_ERROR = exc
+
+    class NetlinkError(Exception):
+        """Placeholder so that except clauses stay valid without pyroute2."""
+
+IFF_UP = 0x1
+NSID_UNASSIGNED = 0xFFFFFFFF
+# Route protocols an operator (or this collection) installs; kernel, RA and DHCP routes are not ours.
+MANAGED_ROUTE_PROTOCOLS = (3, 4)  # RTPROT_BOOT (ip route add), RTPROT_STATIC
+RT_TABLE_MAIN = 254
+RTN_UNICAST = 1
+
+
+class NetlinkOperationError(Exception):
+    """A netlink request the kernel refused; the message says what was asked."""
+
+
+def describe_netns(name):
+    return "netns '%s'" % name if name else "the task's network namespace"
+
+
+class Namespace:
+    """A netlink session in one network namespace (``name=None``: the task's own).
+
+    A named namespace must already exist: pyroute2 would silently create it
+    otherwise, which would be a change nobody asked for (and one check mode
+    must never make).
+    """
+
+    def __init__(self, name=None):
+        self.name = name
+        if name is None:
+            self.ipr = IPRoute()
+        else:
+            if not namespace_exists(name):
+                raise NetlinkOperationError('%s does not exist (no %s/%s)' % (describe_netns(name), NETNS_RUN_DIR, name))
+            self.ipr = IPRoute(netns=name, flags=0)
+        self._links = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.ipr.close()
+
+    # -- links ------------------------------------------------------------
+    def links(self, refresh=False):
+        """All link messages of the namespace, dumped once and cached."""
+        if self._links is None or refresh:
+            self._links = list(self.ipr.get_links())
+        return self._links
+
+    def invalidate(self):
+        self._links = None
+
+    def link_msg(self, ifname=None, index=None):
+        for msg in self.links():
+            if (ifname is not None and msg.get_attr('IFLA_IFNAME') == ifname) or \
+                    (index is not None and msg['index'] == index):
+                return msg
+        return None
+
+    def link_index(self, ifname):
+        msg = self.link_msg(ifname=ifname)
+        return msg['index'] if msg is not None else None
+
+    def nsid_of_task_namespace(self):
+        """The id this namespace gives the task's namespace, or None if it has none."""
+        reply = self.ipr.get_netnsid(pid=os.getpid())
+        nsid = reply.get('nsid') if reply else None
+        return None if nsid in (None, NSID_UNASSIGNED) else nsid
+
+    def read_link(self, ifname, task_ns, kinds):
+        """The normalized state of ``ifname`` or None if there is no such link.
+
+        ``task_ns`` is the session of the task's own namespace, where parents
+        live; ``kinds`` maps kind names to ``LinkKind`` decoders.
+        """
+        msg = self.link_msg(ifname=ifname)
+        if msg is None:
+            return None
+        return self.link_state(msg, task_ns, kinds)
+
+    def link_state(self, msg, task_ns, kinds):
+        linkinfo = msg.get_attr('IFLA_LINKINFO')
+        kind = linkinfo.get_attr('IFLA_INFO_KIND') if linkinfo is not None else None
+        state = {
+            'name': msg.get_attr('IFLA_IFNAME'),
+            'kind': kind or 'device',
+            'netns': self.name,
+            'index': msg['index'],
+            'parent': self._parent_name(msg, task_ns),
+            'mac_address': msg.get_attr('IFLA_ADDRESS'),
+            'mtu': msg.get_attr('IFLA_MTU'),
+            'admin_state': 'up' if msg['flags'] & IFF_UP else 'down',
+            'addresses': self.addresses(msg['index']),
+            'routes': self.routes(msg['index']),
+        }
+        decoder = kinds.get(kind)
+        if decoder is not None:
+            data = linkinfo.get_attr('IFLA_INFO_DATA')
+            state.update(decoder.decode(data))
+        return state
+
+    def _parent_name(self, msg, task_ns):
+        """Resolve IFLA_LINK to a name, following it into the task's namespace.
+
+        A link moved into another namespace reports its parent's index in the
+        parent's namespace plus that namespace's id as seen from here
+        (IFLA_LINK_NETNSID). When the id is the task namespace's, the name is
+        looked up there; any other namespace is reported as ``None``.
+        """
+        parent_index = msg.get_attr('IFLA_LINK')
+        if not parent_index or parent_index == msg['index']:
+            return None
+        link_nsid = msg.get_attr('IFLA_LINK_NETNSID')
+        if link_nsid is None:
+            parent = self.link_msg(index=parent_index)
+        elif task_ns is not None and task_ns is not self and link_nsid == self.nsid_of_task_namespace():
+            parent = task_ns.link_msg(index=parent_index)
+        else:
+            parent = None
+        return parent.get_attr('IFLA_IFNAME') if parent is not None else None
+
+    def create_link(self, ifname, kind_attrs, parent_index=None, mtu=None, mac_address=None, target_netns=None):
+        """Create a link; with ``target_netns`` the kernel creates it directly there.
+
+        The parent is looked up in this session's namespace, the name in the
+        target's: the seed's add/move/rename dance in one request.
+        """
+        request = dict(kind_attrs, ifname=ifname)
+        if parent_index is not None:
+            request['link'] = parent_index
+        if mtu is not None:
+            request['mtu'] = mtu
+        if mac_address is not None:
+            request['address'] = mac_address
+        if target_netns is not None:
+            request['net_ns_fd'] = target_netns
+        self._call('create %s link %s' % (kind_attrs.get('kind'), ifname), self.ipr.link, 'add', **request)
+        self.invalidate()
+
+    def set_link(self, index, what, **attrs):
+        self._call(what, self.ipr.link, 'set', index=index, **attrs)
+        self.invalidate()
+
+    def delete_link(self, index, what):
+        self._call(what, self.ipr.link, 'del', index=index)
+        self.invalidate()
+
+    # -- addresses and routes -----------------------------------------------
+    def addresses(self, index):
+        """Addresses on the link as sorted CIDR strings (IPv6 link-local left out: the kernel owns it)."""
+        result = set()
+        for msg in self.ipr.get_addr(index=index):
+            address = msg.get_attr('IFA_ADDRESS')
+            if msg['family'] == socket.AF_INET:
+                address = msg.get_attr('IFA_LOCAL') or address
+            iface = ipaddress.ip_interface('%s/%d' % (address, msg['prefixlen']))
+            if iface.version == 6 and iface.ip.is_link_local:
+                continue
+            result.add(iface.with_prefixlen)
+        return sort_addresses(result)
+
+    def add_address(self, index, cidr):
+        iface = ipaddress.ip_interface(cidr)
+        self._call('add address %s' % cidr, self.ipr.addr, 'add', index=index,
+                   address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+    def delete_address(self, index, cidr):
+        iface = ipaddress.ip_interface(cidr)
+        self._call('delete address %s' % cidr, self.ipr.addr, 'del', index=index,
+                   address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+    def routes(self, index):
+        """Operator routes through the link in the main table, normalized like user input."""
+        result = []
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+                if msg.get_attr('RTA_OIF') != index or msg['proto'] not in MANAGED_ROUTE_PROTOCOLS:
+                    continue
+                if msg['type'] != RTN_UNICAST:
+                    continue
+                version = 4 if family == socket.AF_INET else 6
+                dst = msg.get_attr('RTA_DST') or ('0.0.0.0' if version == 4 else '::')
+                metric = msg.get_attr('RTA_PRIORITY')
+                result.append({
+                    'dest': ipaddress.ip_network('%s/%d' % (dst, msg['dst_len'])).with_prefixlen,
+                    'gateway': msg.get_attr('RTA_GATEWAY'),
+                    'metric': default_route_metric(version) if metric is None else metric,
+                })
+        return sorted(result, key=lambda r: (r['dest'], r['gateway'] or '', r['metric']))
+
+    def _route_request(self, index, route):
+        request = {'dst': route['dest'], 'oif': index, 'priority': route['metric'], 'table': RT_TABLE_MAIN}
+        if route['gateway']:
+            request['gateway'] = route['gateway']
+        return request
+
+    def add_route(self, index, route):
+        self._call('add route %s' % describe_route(route), self.ipr.route, 'add', **self._route_request(index, route))
+
+    def delete_route(self, index, route):
+        self._call('delete route %s' % describe_route(route), self.ipr.route, 'del',
+                   **self._route_request(index, route))
+
+    # -- helpers ------------------------------------------------------------
+    def _call(self, what, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except NetlinkError as exc:
+            raise NetlinkOperationError('%s in %s failed: %s' % (what, describe_netns(self.name),
+                                                                 os.strerror(exc.code) if exc.code else exc)) from exc
+
+
+def describe_route(route):
+    text = route['dest']
+    if route.get('gateway'):
+        text += ' via %s' % route['gateway']
+    return text + ' metric %d' % route['metric']

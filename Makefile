@@ -1,0 +1,58 @@
+# Build, lint and test the underlay.network collection. `make test` is what CI runs (.ci/run).
+# Every tool is called from .venv explicitly; no activated venv needed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+BIN := .venv/bin
+PY := $(BIN)/python
+# Some tools start others by name (ansible-lint -> ansible-playbook, ansible-test -> ansible-doc):
+# make sure they find the venv's, not whatever else is on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+# Extra pytest arguments, e.g. make integration PYTEST_ARGS='-k macvlan -x'
+PYTEST_ARGS ?=
+# Run pytest on a test directory; exit status 5 ("no tests collected") is not a failure
+# while a directory is still empty, and a missing directory is skipped.
+pytest = if [ -d $(1) ]; then $(BIN)/pytest $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
+         else echo "$(1) does not exist: skipped"; fi
+
+.PHONY: test venv lint sanity unit integration demo changelog clean
+# Prerequisites run one at a time, left to right: `test` keeps its order even under -j.
+.NOTPARALLEL:
+
+test: venv lint sanity unit integration
+
+venv:
+	scripts/bootstrap.sh
+
+# Both linters always run, so one pass shows every finding.
+lint: venv
+	rc=0; \
+	$(BIN)/ruff check . || rc=1; \
+	$(BIN)/ansible-lint || rc=1; \
+	exit $$rc
+
+sanity: venv
+	scripts/sanity.sh
+
+unit: venv
+	$(call pytest,tests/unit)
+
+integration: venv
+	$(call pytest,tests/integration)
+
+# The lab is torn down whatever happens to the playbook (failure, Ctrl-C); the
+# exit status is the playbook's (or 1 if only the teardown failed).
+LABCTL := $(PY) lab/labctl.py
+PLAYBOOK := $(BIN)/ansible-playbook -i lab/inventory.yml playbooks/site.yml
+demo: venv
+	trap '$(LABCTL) down || exit 1' EXIT; \
+	$(LABCTL) up && $(PLAYBOOK)
+
+changelog: venv
+	$(BIN)/antsibull-changelog lint
+
+clean:
+	rm -rf .cache tests/output .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +

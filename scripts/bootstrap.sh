@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a build/test machine (Debian 12, run as root):
+# system packages, the project venv, and its Python requirements.
+# Does nothing expensive when everything is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+STAMP=$VENV/.requirements.sha256
+REQS=(requirements.txt requirements-test.txt)
+
+# Package -> a file it provides; the file test is much faster than dpkg/apt.
+declare -A PKG_FILES=(
+    [iproute2]=/usr/sbin/ip        # ip, lab/debugging
+    [iputils-ping]=/usr/bin/ping   # reachability checks in tests and the demo
+    [util-linux]=/usr/bin/nsenter  # nsenter
+    [git]=/usr/bin/git             # ansible-test lists files with git (scripts/sanity.sh)
+    [make]=/usr/bin/make           # a CI image needs it already, to run .ci/run
+    [python3]=/usr/bin/python3
+)
+
+missing=()
+for pkg in "${!PKG_FILES[@]}"; do
+    [[ -e ${PKG_FILES[$pkg]} ]] || missing+=("$pkg")
+done
+# Debian splits venv/ensurepip out of python3; only needed if we must create the venv.
+if [[ ! -x $VENV/bin/python ]] && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    missing+=(python3-venv)
+fi
+
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "bootstrap: missing packages ${missing[*]}; run this script as root" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # Refresh the package lists only if there are none or they are older than a day.
+    if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mtime -1 -print -quit 2>/dev/null) ]]; then
+        apt-get update </dev/null
+    fi
+    echo "bootstrap: installing ${missing[*]}"
+    apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+if [[ ! -x $VENV/bin/python ]]; then
+    echo "bootstrap: creating $VENV"
+    python3 -m venv "$VENV"
+fi
+
+# Reinstall only when a requirement file (or the venv's Python) changed.
+want=$(cat "${REQS[@]}" "$VENV/pyvenv.cfg" | sha256sum | cut -d' ' -f1)
+if [[ ! -f $STAMP || $(<"$STAMP") != "$want" ]]; then
+    echo "bootstrap: installing Python requirements"
+    "$VENV/bin/python" -m pip install --quiet -r requirements-test.txt </dev/null
+    echo "$want" >"$STAMP"
+fi
+
+# Make the working tree visible as the installed collection underlay.network
+# (ansible.cfg: collections_path = .cache/collections; lab/labctl.py makes it too).
+link=.cache/collections/ansible_collections/underlay/network
+if [[ ! -L $link ]]; then
+    mkdir -p "$(dirname "$link")"
+    ln -s ../../../.. "$link"
+fi

@@ -73,7 +73,8 @@ class Lab:
         """Turn hairpin (reflective relay) on or off at ``host``'s switch port, as VEPA needs."""
         with IPRoute(netns=self.switch, flags=0) as sw:
             port = sw.link_lookup(ifname=host)[0]
-            sw.brport('set', index=port, hairpin_mode=1 if enabled else 0)
+            # IFLA_BRPORT_MODE is hairpin; pyroute2 silently ignores a keyword it does not know.
+            sw.brport('set', index=port, mode=1 if enabled else 0)
 
     def teardown(self):
         """Remove what the lab created and any namespace a test made under the lab's prefix."""

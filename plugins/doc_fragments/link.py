@@ -91,8 +91,9 @@ options:
   recreate:
     description:
       - Differences the kernel cannot apply in place (another O(parent), for example) make the module fail
-        and change nothing, unless this is V(true): then the link is deleted and created anew with what
-        was declared, keeping its MAC address, MTU and, with V(add) modes, its other addresses and routes.
+        and change nothing, unless this is V(true).
+      - With V(true) the link is deleted and created anew with what was declared, keeping its MAC address,
+        MTU and, with V(add) modes, its other addresses and routes.
     type: bool
     default: false
 requirements:

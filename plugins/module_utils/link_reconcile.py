@@ -11,9 +11,6 @@ directly with sessions it keeps open across links.
 
 from __future__ import annotations
 
-import traceback
-
-from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.underlay.network.plugins.module_utils.link_diff import (
     ADD,
     REPLACE,
@@ -24,11 +21,11 @@ from ansible_collections.underlay.network.plugins.module_utils.link_diff import 
 )
 from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
 from ansible_collections.underlay.network.plugins.module_utils.netlink import (
-    PYROUTE2_IMPORT_ERROR,
     Namespace,
     NetlinkOperationError,
     describe_netns,
     describe_route,
+    require_pyroute2,
 )
 from ansible_collections.underlay.network.plugins.module_utils.netns import namespace_exists
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
@@ -36,6 +33,7 @@ from ansible_collections.underlay.network.plugins.module_utils.validation import
     normalize_addresses,
     normalize_mac,
     normalize_routes,
+    sort_addresses,
     validate_ifname,
     validate_mtu,
     validate_netns_name,
@@ -155,20 +153,27 @@ class LinkApplier:
             raise LinkError('%s; the new link %s was removed again, so nothing is half-applied' % (exc, name)) from exc
 
     def converge(self, where, index, addresses_add=(), addresses_delete=(), routes_add=(), routes_delete=(),
-                 admin_state=None, link_changes=None):
-        """Apply in-place changes in an order the kernel accepts (routes need the link up)."""
+                 admin_state=None, link_changes=None, addresses_want=None):
+        """Apply in-place changes in an order the kernel accepts.
+
+        Routes go first (deleting an address can take its routes with it) and
+        come back last (a route needs the link up and its gateway on-link).
+        """
+        for route in routes_delete:
+            self._do(where, 'delete route %s' % describe_route(route), 'delete_route', index, route)
         if admin_state == 'down':
             self._do(where, 'set admin_state down', 'set_link', index, 'set link down', state='down')
         for request, action in link_changes or ():
             self._do(where, action, 'set_link', index, action, **request)
         for cidr in addresses_delete:
             self._do(where, 'delete address %s' % cidr, 'delete_address', index, cidr)
+        if addresses_delete and addresses_want is not None:
+            # Deleting a primary IPv4 address takes its subnet's secondaries with it: add back what went.
+            addresses_add = sort_addresses(set(addresses_want) - set(where.addresses(index)))
         for cidr in addresses_add:
             self._do(where, 'add address %s' % cidr, 'add_address', index, cidr)
         if admin_state == 'up':
             self._do(where, 'set admin_state up', 'set_link', index, 'set link up', state='up')
-        for route in routes_delete:
-            self._do(where, 'delete route %s' % describe_route(route), 'delete_route', index, route)
         for route in routes_add:
             self._do(where, 'add route %s' % describe_route(route), 'add_route', index, route)
 
@@ -186,7 +191,8 @@ class LinkApplier:
         self.converge(self.sessions.get(desired['netns']), current['index'],
                       addresses_add=plan.addresses_add, addresses_delete=plan.addresses_delete,
                       routes_add=plan.routes_add, routes_delete=plan.routes_delete,
-                      admin_state=plan.changes.get('admin_state', (None, None))[1], link_changes=link_changes)
+                      admin_state=plan.changes.get('admin_state', (None, None))[1], link_changes=link_changes,
+                      addresses_want=desired['addresses'])
 
     def delete(self, current):
         where = self.sessions.get(current['netns'])
@@ -197,6 +203,8 @@ class LinkApplier:
 def reconcile_link(sessions, desired, kind, state='present', recreate=False, addresses_mode=ADD, routes_mode=ADD,
                    check_mode=False):
     """Bring one link to ``desired``; return ``changed``, ``link``, ``actions`` and ``diff``."""
+    if state == 'absent' and desired['netns'] is not None and not namespace_exists(desired['netns']):
+        return _result(False, {}, [], {})  # no namespace, no link: already absent
     task, where = sessions.task, sessions.get(desired['netns'])
     current = where.read_link(desired['name'], task, KINDS)
     if current is not None and current['kind'] != kind.kind:
@@ -265,9 +273,7 @@ def link_module_argument_spec(kind_options):
 
 def run_link_module(module, kind):
     """The whole main() of a single-link module: validate, reconcile, report."""
-    if PYROUTE2_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=traceback.format_exception(
-            type(PYROUTE2_IMPORT_ERROR), PYROUTE2_IMPORT_ERROR, PYROUTE2_IMPORT_ERROR.__traceback__))
+    require_pyroute2(module)
     params = module.params
     try:
         desired = desired_link(params, kind)

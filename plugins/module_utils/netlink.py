@@ -16,7 +16,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import traceback
 
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.underlay.network.plugins.module_utils.netns import NETNS_RUN_DIR, namespace_exists
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     default_route_metric,
@@ -46,6 +48,13 @@ class NetlinkOperationError(Exception):
     """A netlink request the kernel refused; the message says what was asked."""
 
 
+def require_pyroute2(module):
+    """Fail the module with Ansible's usual message when pyroute2 is missing on the managed host."""
+    if PYROUTE2_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=''.join(traceback.format_exception(
+            type(PYROUTE2_IMPORT_ERROR), PYROUTE2_IMPORT_ERROR, PYROUTE2_IMPORT_ERROR.__traceback__)))
+
+
 def describe_netns(name):
     return "netns '%s'" % name if name else "the task's network namespace"
 
@@ -64,7 +73,8 @@ class Namespace:
             self.ipr = IPRoute()
         else:
             if not namespace_exists(name):
-                raise NetlinkOperationError('%s does not exist (no %s/%s)' % (describe_netns(name), NETNS_RUN_DIR, name))
+                raise NetlinkOperationError('%s does not exist (no %s/%s)'
+                                            % (describe_netns(name), NETNS_RUN_DIR, name))
             self.ipr = IPRoute(netns=name, flags=0)
         self._links = None
 
@@ -145,11 +155,12 @@ class Namespace:
         looked up there; any other namespace is reported as ``None``.
         """
         parent_index = msg.get_attr('IFLA_LINK')
-        if not parent_index or parent_index == msg['index']:
-            return None
         link_nsid = msg.get_attr('IFLA_LINK_NETNSID')
+        if not parent_index:
+            return None
         if link_nsid is None:
-            parent = self.link_msg(index=parent_index)
+            # Same namespace; a link pointing at itself (a physical device) has no parent.
+            parent = self.link_msg(index=parent_index) if parent_index != msg['index'] else None
         elif task_ns is not None and task_ns is not self and link_nsid == self.nsid_of_task_namespace():
             parent = task_ns.link_msg(index=parent_index)
         else:

@@ -46,21 +46,27 @@ def validate_ifname(value, param='name'):
     return value
 
 
+NETNS_NAME_RULES = ("a namespace name is a file name below /run/netns: at most %d bytes, no '/' or whitespace, "
+                    "not '.' or '..', e.g. net1" % NETNS_NAME_MAX_BYTES)
+
+
 def validate_netns_name(value, param='netns'):
     """Return ``value`` if it can name a namespace below /run/netns (as ``ip netns`` does)."""
     if not isinstance(value, str) or not value:
-        raise ValidationError('%s must be a non-empty namespace name' % param)
-    if value in ('.', '..'):
-        raise ValidationError("%s '%s' is not a valid namespace name" % (param, value))
-    if '/' in value:
-        raise ValidationError(
-            "%s '%s' contains '/'; a namespace name is a file name below /run/netns, "
-            'not a path' % (param, value))
-    if '\0' in value or any(c.isspace() for c in value):
-        raise ValidationError("%s '%s' contains whitespace or NUL characters" % (param, value))
-    if len(value.encode('utf-8')) > NETNS_NAME_MAX_BYTES:
-        raise ValidationError('%s is longer than %d bytes' % (param, NETNS_NAME_MAX_BYTES))
-    return value
+        problem = 'must be a non-empty namespace name'
+    elif value in ('.', '..'):
+        problem = "'%s' is not a valid namespace name" % value
+    elif '/' in value:
+        problem = "'%s' contains '/'; it is a name, not a path" % value
+    elif '\0' in value:
+        problem = 'contains a NUL character'
+    elif any(c.isspace() for c in value):
+        problem = "'%s' contains whitespace" % value
+    elif len(value.encode('utf-8')) > NETNS_NAME_MAX_BYTES:
+        problem = 'is longer than %d bytes' % NETNS_NAME_MAX_BYTES
+    else:
+        return value
+    raise ValidationError('%s %s (%s)' % (param, problem, NETNS_NAME_RULES))
 
 
 def normalize_mac(value, param='mac_address'):

@@ -18,7 +18,7 @@ description:
   - Every input is validated before anything is touched; a failure while creating a link removes the
     half-made link again.
 author:
-  - underlay.network contributors
+  - underlay.network contributors (@underlay-network)
 extends_documentation_fragment:
   - underlay.network.link
 options:

@@ -61,7 +61,8 @@ class TaskResult(dict):
 
     @property
     def failed(self):
-        return bool(self.get('failed'))
+        # With ignore_errors the result itself may not say 'failed'; the event does.
+        return bool(self.get('failed')) or self.get('_event') == 'runner_on_failed'
 
     @property
     def changed(self):
@@ -78,7 +79,7 @@ class PlayRun:
             if event.get('event') in ('runner_on_ok', 'runner_on_failed', 'runner_on_skipped'):
                 data = event['event_data']
                 self.results.append(TaskResult(data.get('res', {}), _task=data.get('task'),
-                                               _host=data.get('host')))
+                                               _host=data.get('host'), _event=event['event']))
         self.stdout = runner.stdout.read()
 
     def __getitem__(self, index):
@@ -148,7 +149,9 @@ def netlink_dump(ns_name=None):
         addrs = sorted((m['index'], m.get_attr('IFA_ADDRESS'), m['prefixlen']) for m in ipr.get_addr())
         routes = sorted(repr(sorted((k, v) for k, v in m['attrs'] if k not in ('RTA_CACHEINFO',)))
                         for m in ipr.get_routes(table=254))
-    return {'links': sorted(links), 'addresses': addrs, 'routes': routes, 'namespaces': sorted(netns.listnetns())}
+    # Only this test run's namespaces: other runs on the machine may add theirs meanwhile.
+    ours = sorted(n for n in netns.listnetns() if n.startswith(PREFIX_ROOT))
+    return {'links': sorted(links), 'addresses': addrs, 'routes': routes, 'namespaces': ours}
 
 
 def read_link(ns_name, ifname):

@@ -17,11 +17,11 @@ PYTEST_ARGS ?=
 pytest = if [ -d $(1) ]; then $(BIN)/pytest $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
          else echo "$(1) does not exist: skipped"; fi
 
-.PHONY: test venv lint sanity unit integration demo changelog clean
+.PHONY: test venv lint sanity unit integration kernel demo changelog clean
 # Prerequisites run one at a time, left to right: `test` keeps its order even under -j.
 .NOTPARALLEL:
 
-test: venv lint sanity unit integration
+test: venv lint sanity unit integration kernel
 
 venv:
 	scripts/bootstrap.sh
@@ -41,6 +41,17 @@ unit: venv
 
 integration: venv
 	$(call pytest,tests/integration)
+
+# Full-kernel tests (802.1Q VLAN, ipvlan, ...): pytest inside the kernel box, User-Mode
+# Linux booted by scripts/kernel_box.py (output streamed, exit status passed on, box always
+# torn down; 124 = time limit hit, 125 = the box itself failed). One test, or a few:
+#   make kernel PYTEST_ARGS='tests/kernel/test_box.py::test_vlan_tags_separate_traffic'
+#   scripts/kernel_box.py -- .venv/bin/pytest tests/kernel/test_box.py -k ipvlan
+# (tests/kernel is left out when PYTEST_ARGS names tests under it itself).
+KERNEL_TIMEOUT ?= 1200
+kernel: venv
+	scripts/kernel_box.py --timeout $(KERNEL_TIMEOUT) -- \
+	    $(BIN)/pytest $(if $(filter tests/kernel%,$(PYTEST_ARGS)),,tests/kernel) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The lab is torn down whatever happens to the playbook (failure, Ctrl-C); the
 # exit status is the playbook's (or 1 if only the teardown failed).

@@ -17,6 +17,11 @@ declare -A PKG_FILES=(
     [git]=/usr/bin/git             # ansible-test lists files with git (scripts/sanity.sh)
     [make]=/usr/bin/make           # a CI image needs it already, to run .ci/run
     [python3]=/usr/bin/python3
+    # The kernel box (scripts/kernel_box.py, make kernel): a full kernel as a program, with
+    # modules (8021q, ipvlan, ...), modprobe to load them and busybox's poweroff -f inside.
+    [user-mode-linux]=/usr/bin/linux.uml
+    [kmod]=/sbin/modprobe
+    [busybox-static]=/bin/busybox
 )
 
 missing=()

@@ -45,10 +45,6 @@ options:
       - MTU of the link. Not larger than the parent's MTU; checked before anything is changed.
       - Left as it is when not set.
     type: int
-  mac_address:
-    description:
-      - Unicast MAC address of the link, e.g. V(02:42:ac:1c:f8:0a). A random one is chosen by the kernel when not set.
-    type: str
   addresses:
     description:
       - IPv4 and IPv6 addresses in CIDR form, e.g. V(172.28.248.10/20) or V(2001:db8::10/64).
@@ -105,4 +101,13 @@ attributes:
   diff_mode:
     support: full
     description: Shows the link before and after.
+'''
+
+    # Links that have a MAC address of their own (not ipvlan, which shares its parent's).
+    MAC_ADDRESS = r'''
+options:
+  mac_address:
+    description:
+      - Unicast MAC address of the link, e.g. V(02:42:ac:1c:f8:0a). A random one is chosen by the kernel when not set.
+    type: str
 '''

@@ -53,8 +53,10 @@ def plan_link(current, desired, kind, addresses_mode=ADD, routes_mode=ADD):
     plan.conflicts.extend(kind.immutable_differences(current, desired))
 
     for field in COMMON_IN_PLACE_FIELDS + tuple(kind.fields):
-        want = desired.get(field)
-        if want is not None and current.get(field) != want:
+        if desired.get(field) is None:
+            continue
+        want = kind.wanted(field, current.get(field), desired[field])
+        if current.get(field) != want:
             plan.changes[field] = (current.get(field), want)
 
     if desired.get('addresses') is not None:
@@ -108,11 +110,15 @@ def predict_state(current, desired, plan, kind):
 def recreation_target(current, desired, addresses_mode=ADD, routes_mode=ADD, kind=None):
     """The desired state completed with what the old link had and the user did not declare.
 
-    A re-created link keeps the old MAC, MTU and admin state unless declared
-    otherwise, and in ``add`` mode also the addresses and routes that were
-    there: re-creation must not lose more than the user asked to change.
+    A re-created link keeps the old MAC, MTU, admin state and kind-specific
+    settings (VLAN flags, QoS maps, source MACs) unless declared otherwise,
+    and in ``add`` mode also the addresses and routes that were there:
+    re-creation must not lose more than the user asked to change.
     """
     target = dict(desired)
+    for field in tuple(kind.fields) if kind is not None else ():
+        if target.get(field) is None and current.get(field) is not None:
+            target[field] = current[field]  # e.g. VLAN flags and QoS maps set by an earlier task
     for field in COMMON_IN_PLACE_FIELDS:
         if field == 'mac_address' and kind is not None and not kind.keeps_mac(target):
             continue

@@ -9,7 +9,19 @@ link_diff.py and link_reconcile.py.
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError, normalize_mac
+from ansible_collections.underlay.network.plugins.module_utils.validation import (
+    ValidationError,
+    normalize_mac,
+    validate_ifname,
+)
+
+
+class LinkError(Exception):
+    """The link cannot be brought to the desired state; ``details`` go into the module result."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.details = details
 
 
 class LinkKind:
@@ -18,6 +30,9 @@ class LinkKind:
     kind = None
     # Kind-specific fields of the normalized state, compared by the diff.
     fields = ()
+    # The driver cannot create the link straight into another namespace: create, move, rename
+    # (netlink.Namespace.create_link does that anyway when the name is taken in the task's namespace).
+    move_after_create = False
 
     def decode(self, info_data):
         """Normalized kind-specific fields from IFLA_INFO_DATA."""
@@ -38,6 +53,22 @@ class LinkKind:
     def keeps_mac(self, desired):
         """Whether a re-created link may take over the old link's MAC address."""
         return True
+
+    def wanted(self, field, current_value, desired_value):
+        """The value ``field`` must end up with; fields declared in part (flags) merge with the current."""
+        return desired_value
+
+    def default_name(self, params):
+        """The link name when the user gives none (only VLANs have one)."""
+        return None
+
+    def preflight(self, sessions, desired, current, params, check_mode):
+        """Kind-specific checks before anything is changed; returns extra result keys."""
+        return {}
+
+    def report(self, sessions, desired, check_mode):
+        """Extra result keys describing the state after the change (in check mode: as it would be)."""
+        return {}
 
 
 class Macvlan(LinkKind):
@@ -89,4 +120,173 @@ class Macvlan(LinkKind):
         return desired['mode'] != 'passthru'
 
 
-KINDS = {kind.kind: kind for kind in (Macvlan(),)}
+class Vlan(LinkKind):
+    """802.1Q / 802.1ad sub-interfaces. The kernel keeps a VLAN's id and protocol for life:
+    ``ip link set ... type vlan id 11`` is accepted and silently ignored."""
+
+    kind = 'vlan'
+    fields = ('vlan_id', 'protocol', 'flags', 'ingress_qos_map', 'egress_qos_map')
+    PROTOCOLS = {'802.1Q': 0x8100, '802.1ad': 0x88A8}
+    FLAGS = {'reorder_hdr': 0x1, 'gvrp': 0x2, 'loose_binding': 0x4, 'mvrp': 0x8}
+    MERGED_FIELDS = ('flags', 'ingress_qos_map', 'egress_qos_map')
+
+    def decode(self, info_data):
+        if info_data is None:
+            return {}
+        protocol = info_data.get_attr('IFLA_VLAN_PROTOCOL')
+        flags = (info_data.get_attr('IFLA_VLAN_FLAGS') or {}).get('flags', 0)
+        return {
+            'vlan_id': info_data.get_attr('IFLA_VLAN_ID'),
+            'protocol': next((name for name, value in self.PROTOCOLS.items() if value == protocol), protocol),
+            'flags': {name: bool(flags & bit) for name, bit in self.FLAGS.items()},
+            'ingress_qos_map': self._decode_qos(info_data.get_attr('IFLA_VLAN_INGRESS_QOS')),
+            'egress_qos_map': self._decode_qos(info_data.get_attr('IFLA_VLAN_EGRESS_QOS')),
+        }
+
+    @staticmethod
+    def _decode_qos(qos):
+        if qos is None:
+            return {}
+        # The kernel lists ingress entries that map to 0 too; only real mappings count.
+        return {m['from']: m['to'] for m in qos.get_attrs('IFLA_VLAN_QOS_MAPPING') if m['to']}
+
+    def encode(self, desired):
+        request = {'kind': self.kind, 'vlan_id': desired['vlan_id'],
+                   'vlan_protocol': self.PROTOCOLS[desired['protocol']]}
+        if desired.get('flags'):
+            mask = sum(self.FLAGS[name] for name in desired['flags'])
+            value = sum(self.FLAGS[name] for name, on in desired['flags'].items() if on)
+            request['vlan_flags'] = {'flags': value, 'mask': mask}
+        for field, attr in (('ingress_qos_map', 'vlan_ingress_qos'), ('egress_qos_map', 'vlan_egress_qos')):
+            if desired.get(field):
+                request[attr] = {'attrs': [('IFLA_VLAN_QOS_MAPPING', {'from': k, 'to': v})
+                                           for k, v in sorted(desired[field].items())]}
+        return request
+
+    def default_name(self, params):
+        if params.get('parent') and params.get('vlan_id') is not None:
+            name = '%s.%s' % (params['parent'], params['vlan_id'])
+            try:
+                return validate_ifname(name, 'name')
+            except ValidationError:
+                raise ValidationError(
+                    "the default name '%s' (PARENT.VLAN_ID) is %d bytes long; interface names are at most 15 "
+                    'bytes: set name explicitly' % (name, len(name.encode('utf-8')))) from None
+        raise ValidationError('name is required unless parent and vlan_id are given (the default is PARENT.VLAN_ID)')
+
+    def normalize(self, params):
+        vlan_id = params.get('vlan_id')
+        if vlan_id is None:
+            raise ValidationError('vlan_id is required with state=present (1 to 4094)')
+        if not 1 <= vlan_id <= 4094:
+            raise ValidationError('vlan_id %s is out of range; VLAN ids are 1 to 4094 (0 means priority tagging '
+                                  'only and 4095 is reserved)' % vlan_id)
+        protocol = params.get('protocol') or '802.1Q'
+        if protocol not in self.PROTOCOLS:
+            raise ValidationError("protocol '%s' is not a VLAN protocol; use 802.1Q or 802.1ad (802.1ad is the "
+                                  'outer tag of QinQ)' % protocol)
+        flags = {k: v for k, v in (params.get('flags') or {}).items() if v is not None} or None
+        return {'vlan_id': vlan_id, 'protocol': protocol, 'flags': flags,
+                'ingress_qos_map': self._normalize_qos(params.get('ingress_qos_map'), 'ingress_qos_map', 7, None),
+                'egress_qos_map': self._normalize_qos(params.get('egress_qos_map'), 'egress_qos_map', None, 7)}
+
+    @staticmethod
+    def _normalize_qos(mapping, param, max_from, max_to):
+        if not mapping:
+            return None
+        result = {}
+        for key, value in mapping.items():
+            try:
+                src, dst = int(key), int(value)
+            except (TypeError, ValueError):
+                raise ValidationError('%s entry %s: %s must map integers to integers' % (param, key, value)) from None
+            if src < 0 or (max_from is not None and src > max_from) or dst < 0 or (max_to is not None and dst > max_to):
+                raise ValidationError('%s entry %s: %s is out of range; 802.1p priorities are 0 to 7'
+                                      % (param, key, value))
+            result[src] = dst
+        return result
+
+    def wanted(self, field, current_value, desired_value):
+        if field in self.MERGED_FIELDS and desired_value is not None:
+            return {**(current_value or {}), **desired_value}
+        return desired_value
+
+    def immutable_differences(self, current, desired):
+        return ["%s is %s, wanted %s (the kernel keeps a VLAN's %s for life)"
+                % (field, current[field], desired[field], field)
+                for field in ('vlan_id', 'protocol') if current.get(field) != desired[field]]
+
+
+class Ipvlan(LinkKind):
+    """ipvlan links. Mode and flag belong to the parent's *port*, not to one link: creating or
+    changing one ipvlan in another mode silently switches every ipvlan on that parent."""
+
+    kind = 'ipvlan'
+    fields = ('mode', 'flag')
+    # Seen on 6.1: creating an ipvlan directly in another namespace fails (EEXIST/EBUSY).
+    move_after_create = True
+    MODES = ('l2', 'l3', 'l3s')
+    FLAGS = ('bridge', 'private', 'vepa')
+
+    def decode(self, info_data):
+        if info_data is None:
+            return {'mode': None, 'flag': None}
+        mode, flag = info_data.get_attr('IFLA_IPVLAN_MODE'), info_data.get_attr('IFLA_IPVLAN_FLAGS') or 0
+        return {'mode': self.MODES[mode] if mode is not None and mode < len(self.MODES) else mode,
+                'flag': self.FLAGS[flag] if flag < len(self.FLAGS) else flag}
+
+    def encode(self, desired):
+        return {'kind': self.kind, 'ipvlan_mode': self.MODES.index(desired['mode']),
+                'ipvlan_flags': self.FLAGS.index(desired['flag'])}
+
+    def normalize(self, params):
+        if params.get('mac_address'):
+            raise ValidationError('mac_address cannot be set on an ipvlan link: every ipvlan shares its '
+                                  "parent's MAC address (use macvlan_link for a MAC of its own)")
+        mode, flag = params.get('mode') or 'l2', params.get('flag') or 'bridge'
+        if mode not in self.MODES:
+            raise ValidationError("mode '%s' is not an ipvlan mode; use one of %s" % (mode, ', '.join(self.MODES)))
+        if flag not in self.FLAGS:
+            raise ValidationError("flag '%s' is not an ipvlan flag; use one of %s" % (flag, ', '.join(self.FLAGS)))
+        return {'mode': mode, 'flag': flag}
+
+    def keeps_mac(self, desired):
+        return False
+
+    @staticmethod
+    def _describe(link):
+        where = "netns '%s'" % link['netns'] if link['netns'] else "the task's namespace"
+        return '%s in %s (%s, %s)' % (link['name'], where, link['mode'], link['flag'])
+
+    def _siblings(self, sessions, desired):
+        return [link for link in sessions.children(desired['parent'], self.kind)
+                if (link['name'], link['netns']) != (desired['name'], desired['netns'])]
+
+    def preflight(self, sessions, desired, current, params, check_mode):
+        """Refuse a port-wide mode switch unless the user allowed it, before anything is touched."""
+        affected = [link for link in self._siblings(sessions, desired)
+                    if (link['mode'], link['flag']) != (desired['mode'], desired['flag'])]
+        if affected and not params.get('allow_port_mode_change'):
+            raise LinkError(
+                "%s in mode %s (flag %s) would switch every ipvlan on parent %s, because the kernel keeps one "
+                'mode per parent: %s would change. Use mode %s and flag %s to match the port, or set '
+                'allow_port_mode_change: true to switch them all; nothing was changed'
+                % (desired['name'], desired['mode'], desired['flag'], desired['parent'],
+                   ', '.join(self._describe(link) for link in affected), affected[0]['mode'], affected[0]['flag']),
+                would_change=[self._describe(link) for link in affected])
+        return {}
+
+    def report(self, sessions, desired, check_mode):
+        links = sessions.children(desired['parent'], self.kind)
+        if check_mode:  # as it would be: the whole port in the desired mode, this link included
+            links = [dict(link, mode=desired['mode'], flag=desired['flag']) for link in links
+                     if (link['name'], link['netns']) != (desired['name'], desired['netns'])]
+            links.append({'name': desired['name'], 'netns': desired['netns'], 'mode': desired['mode'],
+                          'flag': desired['flag']})
+        port = links[0] if links else desired
+        return {'port': {'parent': desired['parent'], 'mode': port['mode'], 'flag': port['flag'],
+                         'links': sorted(({k: link[k] for k in ('name', 'netns', 'mode', 'flag')} for link in links),
+                                         key=lambda link: (link['netns'] or '', link['name']))}}
+
+
+KINDS = {kind.kind: kind for kind in (Macvlan(), Vlan(), Ipvlan())}

@@ -11,6 +11,8 @@ directly with sessions it keeps open across links.
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.underlay.network.plugins.module_utils.link_diff import (
     ADD,
     REPLACE,
@@ -19,7 +21,7 @@ from ansible_collections.underlay.network.plugins.module_utils.link_diff import 
     public_state,
     recreation_target,
 )
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
+from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS, LinkError
 from ansible_collections.underlay.network.plugins.module_utils.netlink import (
     Namespace,
     NetlinkOperationError,
@@ -27,7 +29,11 @@ from ansible_collections.underlay.network.plugins.module_utils.netlink import (
     describe_route,
     require_pyroute2,
 )
-from ansible_collections.underlay.network.plugins.module_utils.netns import namespace_exists
+from ansible_collections.underlay.network.plugins.module_utils.netns import (
+    list_namespaces,
+    namespace_exists,
+    namespace_path,
+)
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     ValidationError,
     normalize_addresses,
@@ -47,7 +53,6 @@ LINK_ARGUMENT_SPEC = dict(
     state=dict(type='str', default='present', choices=['present', 'absent']),
     admin_state=dict(type='str', default='up', choices=['up', 'down']),
     mtu=dict(type='int'),
-    mac_address=dict(type='str'),
     addresses=dict(type='list', elements='str'),
     addresses_mode=dict(type='str', default=ADD, choices=[ADD, REPLACE]),
     routes=dict(type='list', elements='dict', options=dict(
@@ -59,19 +64,13 @@ LINK_ARGUMENT_SPEC = dict(
     recreate=dict(type='bool', default=False),
 )
 LINK_REQUIRED_IF = [('state', 'present', ('parent',))]
-
-
-class LinkError(Exception):
-    """The link cannot be brought to the desired state; ``details`` go into the module result."""
-
-    def __init__(self, msg, **details):
-        super().__init__(msg)
-        self.details = details
+# For kinds with a MAC address of their own (doc fragment underlay.network.link.mac_address).
+MAC_ADDRESS_SPEC = dict(mac_address=dict(type='str'))
 
 
 def desired_link(params, kind):
     """Validate the module parameters and return the normalized desired state."""
-    name = validate_ifname(params['name'], 'name')
+    name = validate_ifname(params['name'], 'name') if params.get('name') else kind.default_name(params)
     desired = {
         'name': name,
         'kind': kind.kind,
@@ -112,6 +111,41 @@ class Sessions:
     def task(self):
         return self.get(None)
 
+    def namespaces(self):
+        """The task's namespace (None) and every named one that is not the task's own under another name."""
+        own = os.stat('/proc/self/ns/net')
+        names = [None]
+        for name in list_namespaces():
+            try:
+                found = os.stat(namespace_path(name))
+            except OSError:
+                continue  # removed meanwhile
+            if (found.st_dev, found.st_ino) != (own.st_dev, own.st_ino):
+                names.append(name)
+        return names
+
+    def children(self, parent, kind):
+        """Every ``kind`` link stacked on ``parent`` (a link of the task's namespace), wherever it lives.
+
+        Namespaces without a name (some container runtimes make such) cannot be looked into.
+        """
+        found = []
+        for name in self.namespaces():
+            session = self.get(name)
+            for msg in session.links():
+                info = msg.get_attr('IFLA_LINKINFO')
+                if info is None or info.get_attr('IFLA_INFO_KIND') != kind:
+                    continue
+                state = session.link_state(msg, self.task, KINDS)
+                if state['parent'] == parent:
+                    found.append(state)
+        return found
+
+    def invalidate(self):
+        """Forget every cached dump (after a change, which may touch other namespaces' links too)."""
+        for session in self._open.values():
+            session.invalidate()
+
     def close(self):
         for session in self._open.values():
             session.close()
@@ -142,7 +176,9 @@ class LinkApplier:
         name = target['name']
         self._do(task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
                  'create_link', name, self.kind.encode(target), parent_index=parent_index,
-                 mtu=target.get('mtu'), mac_address=target.get('mac_address'), target_netns=target['netns'])
+                 mtu=target.get('mtu'), mac_address=target.get('mac_address'),
+                 target=where if target['netns'] is not None else None,
+                 move_after_create=self.kind.move_after_create)
         where.invalidate()
         index = where.link_index(name)
         try:
@@ -201,7 +237,7 @@ class LinkApplier:
 
 
 def reconcile_link(sessions, desired, kind, state='present', recreate=False, addresses_mode=ADD, routes_mode=ADD,
-                   check_mode=False):
+                   check_mode=False, params=None):
     """Bring one link to ``desired``; return ``changed``, ``link``, ``actions`` and ``diff``."""
     if state == 'absent' and desired['netns'] is not None and not namespace_exists(desired['netns']):
         return _result(False, {}, [], {})  # no namespace, no link: already absent
@@ -229,6 +265,8 @@ def reconcile_link(sessions, desired, kind, state='present', recreate=False, add
                         % (desired['mtu'], parent_mtu, desired['parent'], kind.kind))
 
     plan = plan_link(current, desired, kind, addresses_mode, routes_mode)
+    if plan.changed:
+        kind.preflight(sessions, desired, current, params or {}, check_mode)
     if plan.conflicts and not recreate:
         raise LinkError('%s cannot be changed in place: %s. Set recreate: true to delete it and create it anew '
                         '(its addresses and routes are re-applied); nothing was changed'
@@ -236,7 +274,8 @@ def reconcile_link(sessions, desired, kind, state='present', recreate=False, add
 
     predicted = public_state(predict_state(current, desired, plan, kind))
     if check_mode or not plan.changed:
-        return _result(plan.changed, predicted, [], before)
+        return dict(_result(plan.changed, predicted, [], before),
+                    **kind.report(sessions, desired, check_mode and plan.changed))
     if plan.action == 'create':
         _apply(applier, applier.create, desired, parent['index'])
     elif plan.action == 'recreate':
@@ -245,9 +284,9 @@ def reconcile_link(sessions, desired, kind, state='present', recreate=False, add
         _apply(applier, applier.create, target, parent['index'])
     else:
         _apply(applier, applier.update, current, desired, plan)
-    where.invalidate()
+    sessions.invalidate()
     after = public_state(where.read_link(desired['name'], task, KINDS))
-    return _result(True, after, applier.actions, before)
+    return dict(_result(True, after, applier.actions, before), **kind.report(sessions, desired, False))
 
 
 def _apply(applier, step, *args):
@@ -280,7 +319,7 @@ def run_link_module(module, kind):
         with Sessions() as sessions:
             result = reconcile_link(sessions, desired, kind, state=params['state'], recreate=params['recreate'],
                                     addresses_mode=params['addresses_mode'], routes_mode=params['routes_mode'],
-                                    check_mode=module.check_mode)
+                                    check_mode=module.check_mode, params=params)
     except ValidationError as exc:
         module.fail_json(msg=str(exc))
     except LinkError as exc:

@@ -27,7 +27,9 @@ from ansible_collections.underlay.network.plugins.module_utils.validation import
 
 try:
     from pyroute2 import IPRoute
+    from pyroute2.netlink import nla
     from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
     PYROUTE2_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - reported by the module through missing_required_lib
     IPRoute = None
@@ -35,6 +37,15 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
 
     class NetlinkError(Exception):
         """Placeholder so that except clauses stay valid without pyroute2."""
+else:
+    class IpvlanData(nla):
+        """IFLA_INFO_DATA of ipvlan links. pyroute2 0.9 knows IFLA_IPVLAN_MODE only; the port's
+        flag (bridge/private/vepa) is IFLA_IPVLAN_FLAGS, so the kind is registered again, complete."""
+
+        prefix = 'IFLA_'
+        nla_map = (('IFLA_IPVLAN_UNSPEC', 'none'), ('IFLA_IPVLAN_MODE', 'uint16'), ('IFLA_IPVLAN_FLAGS', 'uint16'))
+
+    ifinfmsg.ifinfo.register_link_kind(module={'ipvlan': IpvlanData})
 
 IFF_UP = 0x1
 NSID_UNASSIGNED = 0xFFFFFFFF
@@ -167,12 +178,19 @@ class Namespace:
             parent = None
         return parent.get_attr('IFLA_IFNAME') if parent is not None else None
 
-    def create_link(self, ifname, kind_attrs, parent_index=None, mtu=None, mac_address=None, target_netns=None):
-        """Create a link; with ``target_netns`` the kernel creates it directly there.
+    def create_link(self, ifname, kind_attrs, parent_index=None, mtu=None, mac_address=None, target=None,
+                    move_after_create=False):
+        """Create a link stacked on ``parent_index`` (a link of this session's namespace).
 
-        The parent is looked up in this session's namespace, the name in the
-        target's: the seed's add/move/rename dance in one request.
+        With ``target`` (another ``Namespace``) the link ends up there under ``ifname``. The kernel
+        can create it there directly (the seed's add / move / rename dance in one request), but 6.1
+        refuses that when ``ifname`` also exists here (EEXIST: a container's ``eth0`` on a host
+        with an ``eth0``), and its ipvlan driver refuses it always (``move_after_create``). Then the
+        link is created here under a temporary name, moved and renamed, and removed again if any
+        step fails.
         """
+        if target is not None and self.link_index(ifname) is not None:
+            move_after_create = True
         request = dict(kind_attrs, ifname=ifname)
         if parent_index is not None:
             request['link'] = parent_index
@@ -180,10 +198,30 @@ class Namespace:
             request['mtu'] = mtu
         if mac_address is not None:
             request['address'] = mac_address
-        if target_netns is not None:
-            request['net_ns_fd'] = target_netns
-        self._call('create %s link %s' % (kind_attrs.get('kind'), ifname), self.ipr.link, 'add', **request)
+        what = 'create %s link %s' % (kind_attrs.get('kind'), ifname)
+        if target is not None and not move_after_create:
+            request['net_ns_fd'] = target.name
+        if target is None or not move_after_create:
+            self._call(what, self.ipr.link, 'add', **request)
+            self.invalidate()
+            return
+        request['ifname'] = temporary = 'ul%s' % os.urandom(5).hex()
+        self._call(what, self.ipr.link, 'add', **request)
         self.invalidate()
+        moved = False
+        try:
+            self.set_link(self.link_index(temporary), 'move %s to %s' % (ifname, describe_netns(target.name)),
+                          net_ns_fd=target.name)
+            moved = True
+            target.invalidate()
+            target.set_link(target.link_index(temporary), 'rename %s to %s' % (temporary, ifname), ifname=ifname)
+        except NetlinkOperationError:
+            where = target if moved else self
+            where.invalidate()
+            index = where.link_index(temporary)
+            if index is not None:
+                where.delete_link(index, 'remove the half-made link %s' % temporary)
+            raise
 
     def set_link(self, index, what, **attrs):
         self._call(what, self.ipr.link, 'set', index=index, **attrs)

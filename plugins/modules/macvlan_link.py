@@ -21,6 +21,7 @@ author:
   - underlay.network contributors (@underlay-network)
 extends_documentation_fragment:
   - underlay.network.link
+  - underlay.network.link.mac_address
 options:
   mode:
     description:
@@ -159,6 +160,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
 from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
     LINK_REQUIRED_IF,
+    MAC_ADDRESS_SPEC,
     link_module_argument_spec,
     run_link_module,
 )
@@ -169,6 +171,7 @@ MACVLAN = KINDS['macvlan']
 def main():
     module = AnsibleModule(
         argument_spec=link_module_argument_spec(dict(
+            MAC_ADDRESS_SPEC,
             mode=dict(type='str', default='bridge', choices=list(MACVLAN.MODES)),
             source_macs=dict(type='list', elements='str'),
         )),

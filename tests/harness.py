@@ -172,6 +172,17 @@ def netlink_dump(ns_name=None):
     return {'links': sorted(links), 'addresses': addrs, 'routes': routes, 'namespaces': ours}
 
 
+def ping_result(namespace, address):
+    """One bounded ping from inside ``namespace`` (the test's own check, never a module's work)."""
+    return subprocess.run(['nsenter', '--net=/run/netns/' + namespace, 'ping', '-c', '1', '-W', '1', address],
+                          capture_output=True, text=True, timeout=10, check=False)
+
+
+def reaches(namespace, address):
+    """True when one ping from ``namespace`` to ``address`` is answered."""
+    return ping_result(namespace, address).returncode == 0
+
+
 def read_link(ns_name, ifname):
     """Read one link back independently of the collection's code: raw pyroute2."""
     ipr = IPRoute(netns=ns_name, flags=0) if ns_name else IPRoute()

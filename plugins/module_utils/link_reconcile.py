@@ -171,7 +171,10 @@ class LinkApplier:
         self.actions.append(action)
 
     def create(self, target, parent_index):
-        """Create the link directly in its namespace, then converge it; undo the creation on failure."""
+        """Create the link in its namespace (``Namespace.create_link`` picks the way), then converge it.
+
+        A failure while converging removes the new link again.
+        """
         task, where = self.sessions.task, self.sessions.get(target['netns'])
         name = target['name']
         self._do(task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),

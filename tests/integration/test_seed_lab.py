@@ -18,7 +18,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import read_link
+from harness import reaches, read_link
 from pyroute2 import IPRoute
 
 HOST_ADDRESS = '172.28.252.45'
@@ -28,15 +28,9 @@ SHIM = dict(name='mynet-shim', parent='eth0', mode='bridge',
             addresses=['172.28.248.254/32'], routes=[{'dest': '172.28.248.0/21'}])
 
 
-def ping(namespace, address):
-    """One bounded ping from inside ``namespace``; True when answered."""
-    argv = ['ip', 'netns', 'exec', namespace, 'ping', '-c', '1', '-W', '1', address]
-    return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
-
-
 def reachability(endpoints):
     """{(from, to): reached} for every ordered pair of ``endpoints`` ({label: (namespace, address)})."""
-    return {(src, dst): ping(endpoints[src][0], endpoints[dst][1])
+    return {(src, dst): reaches(endpoints[src][0], endpoints[dst][1])
             for src in endpoints for dst in endpoints if src != dst}
 
 
@@ -158,8 +152,8 @@ def test_macvlan_mode_between_two_containers(lab, host, play, mode, port, reache
     for name in ('net1', 'net2'):
         assert read_link(lab.ns(name), 'eth0')['data']['IFLA_MACVLAN_MODE'] == mode
 
-    assert ping(lab.ns('net1'), NET2_ADDRESS) is reached
-    assert ping(lab.ns('net2'), NET1_ADDRESS) is reached
+    assert reaches(lab.ns('net1'), NET2_ADDRESS) is reached
+    assert reaches(lab.ns('net2'), NET1_ADDRESS) is reached
 
 
 def test_vepa_traffic_turns_at_the_switch(lab, host, play):
@@ -168,7 +162,7 @@ def test_vepa_traffic_turns_at_the_switch(lab, host, play):
     play(container_tasks(lab, 'vepa'))
 
     def both_ways():
-        return ping(lab.ns('net1'), NET2_ADDRESS), ping(lab.ns('net2'), NET1_ADDRESS)
+        return reaches(lab.ns('net1'), NET2_ADDRESS), reaches(lab.ns('net2'), NET1_ADDRESS)
 
     assert both_ways() == (False, False)
     set_hairpin(lab, 'host1', True)

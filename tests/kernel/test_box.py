@@ -20,19 +20,12 @@ import subprocess
 import time
 
 import pytest
-from harness import read_link
+from harness import reaches, read_link
 from pyroute2 import IPRoute
 
 IFF_UP = 1
 ETH_P_8021Q = 0x8100
 IPVLAN_MODES = {'l2': 0, 'l3': 1}
-
-
-def ping(ns, address):
-    """One bounded ping from namespace ``ns``; True if answered."""
-    done = subprocess.run(['nsenter', '--net=/run/netns/' + ns, 'ping', '-c', '1', '-W', '1', address],
-                          capture_output=True, timeout=10, check=False)
-    return done.returncode == 0
 
 
 def configure(ns, ifname, address, routes=()):
@@ -76,8 +69,8 @@ def test_vlan_tags_separate_traffic(lab):
     with IPRoute(netns=h1, flags=0) as ipr:
         assert link['link'] == ipr.link_lookup(ifname='eth0')[0]
 
-    assert ping(h1, '172.28.10.2')
-    assert not ping(h1, '172.28.20.2')
+    assert reaches(h1, '172.28.10.2')
+    assert not reaches(h1, '172.28.20.2')
 
 
 @pytest.mark.parametrize('mode', sorted(IPVLAN_MODES))
@@ -107,8 +100,8 @@ def test_ipvlan_container_reaches_the_network(lab, mode):
     assert link['link_netnsid'] is not None  # the parent stayed in the lab host
     assert link['mac'] == read_link(h1, 'eth0')['mac']  # ipvlan: one MAC, the parent's
 
-    assert ping(c1, '172.28.252.46')
-    assert ping(h2, '172.28.248.10')
+    assert reaches(c1, '172.28.252.46')
+    assert reaches(h2, '172.28.248.10')
 
 
 def test_userspace_gives_known_answers():

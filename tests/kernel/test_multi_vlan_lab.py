@@ -20,9 +20,9 @@ Three Ansible runs in all (~10 s each in the box): setup, shims, setup again.
 from __future__ import annotations
 
 import socket
-import subprocess
 
 import pytest
+from harness import reaches
 from pyroute2 import IPRoute
 
 VLAN, MACVLAN = 'underlay.network.vlan_iface', 'underlay.network.macvlan_link'
@@ -48,12 +48,6 @@ SHIMS = {
 
 def ip_of(container):
     return CONTAINERS[container][2][0].split('/')[0]
-
-
-def ping(ns, address):
-    done = subprocess.run(['nsenter', '--net=/run/netns/' + ns, 'ping', '-c', '1', '-W', '1', address],
-                          capture_output=True, timeout=10)
-    return done.returncode == 0
 
 
 def neighbour_resolved(ns, ifname, address):
@@ -96,7 +90,7 @@ def play(ansible, vlan_lab):
             if on == host:
                 host_vars['vlan%d_container' % vlan_id] = containers[name]
                 host_vars['vlan%d_addresses' % vlan_id] = addresses
-                host_vars['vlan%d_gateway' % vlan_id] = SHIMS[vlan_id][1].split('/')[0]
+                host_vars['vlan%d_gateway' % vlan_id] = SHIMS[vlan_id][1].split('/', maxsplit=1)[0]
         inventory[ns] = host_vars
     by_ns = {ns: host for host, ns in hosts.items()}
 
@@ -146,20 +140,20 @@ def test_vlans_separate_containers_and_shims_reach_them(play, vlan_lab):
     assert created['container on eth0.20', 'h2']['link']['addresses'] == ['172.28.244.4/24', '172.28.248.3/24']
 
     # Same VLAN: the containers reach each other across the two hosts, through the switch.
-    assert ping(ns['ubuntu1'], ip_of('ubuntu2')) and ping(ns['ubuntu2'], ip_of('ubuntu1'))
-    assert ping(ns['ubuntu3'], ip_of('ubuntu4')) and ping(ns['ubuntu4'], ip_of('ubuntu3'))
+    assert reaches(ns['ubuntu1'], ip_of('ubuntu2')) and reaches(ns['ubuntu2'], ip_of('ubuntu1'))
+    assert reaches(ns['ubuntu3'], ip_of('ubuntu4')) and reaches(ns['ubuntu4'], ip_of('ubuntu3'))
     # Different VLANs: ubuntu4 is in VLAN 10's subnet too and its kernel sends straight out of eth0,
     # as ubuntu2's does, yet its ARP is never answered: only the tag differs.
     for sender in ('ubuntu2', 'ubuntu4'):
         assert route_to(ns[sender], ip_of('ubuntu1')) == (CONTAINER_IFNAME, None), sender
-    assert not ping(ns['ubuntu4'], ip_of('ubuntu1')) and not ping(ns['ubuntu4'], ip_of('ubuntu2'))
+    assert not reaches(ns['ubuntu4'], ip_of('ubuntu1')) and not reaches(ns['ubuntu4'], ip_of('ubuntu2'))
     assert not neighbour_resolved(ns['ubuntu4'], CONTAINER_IFNAME, ip_of('ubuntu1'))
     assert neighbour_resolved(ns['ubuntu2'], CONTAINER_IFNAME, ip_of('ubuntu1'))
-    assert not ping(ns['ubuntu1'], '172.28.244.4')
+    assert not reaches(ns['ubuntu1'], '172.28.244.4')
     # h1 has a route to every container (its 172.28.240.0/20 on eth0), but untagged: it reaches none.
     assert route_to(hosts['h1'], ip_of('ubuntu1')) == ('eth0', None)
     for container in CONTAINERS:
-        assert not ping(hosts['h1'], ip_of(container)), container
+        assert not reaches(hosts['h1'], ip_of(container)), container
 
     shimmed = play(SHIM_TASKS)
     for (task, host), result in shimmed.items():
@@ -170,11 +164,11 @@ def test_vlans_separate_containers_and_shims_reach_them(play, vlan_lab):
             assert result.changed, result
     # Each VLAN's shim gives h1 reach into that VLAN, on h1 and across the switch on h2.
     for container in CONTAINERS:
-        assert ping(hosts['h1'], ip_of(container)), container
-        assert ping(ns[container], H1_ADDRESS), container  # and back to h1, through the shim as gateway
+        assert reaches(hosts['h1'], ip_of(container)), container
+        assert reaches(ns[container], H1_ADDRESS), container  # and back to h1, through the shim as gateway
     assert route_to(hosts['h1'], ip_of('ubuntu4')) == ('macvlan2-shim', None)
     # The shims do not join the VLANs: h1 does not forward (the namespace default).
-    assert not ping(ns['ubuntu3'], ip_of('ubuntu1'))
+    assert not reaches(ns['ubuntu3'], ip_of('ubuntu1'))
 
     again = play(SETUP + SHIM_TASKS)
     assert not unexpected(again, lambda r: not r.changed and not r.failed)

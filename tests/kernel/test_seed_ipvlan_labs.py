@@ -32,7 +32,7 @@ from __future__ import annotations
 import socket
 import subprocess
 
-from harness import netlink_dump, read_link
+from harness import netlink_dump, ping_result, reaches, read_link
 from pyroute2 import IPRoute
 
 MODULE = 'underlay.network.ipvlan_link'
@@ -52,15 +52,6 @@ def leg(netns, address, mode, default_route=False):
     if default_route:
         args['routes'] = [{'dest': 'default'}]
     return ipvlan(**args)
-
-
-def ping(ns, address):
-    return subprocess.run(['nsenter', '--net=/run/netns/' + ns, 'ping', '-c', '1', '-W', '1', address],
-                          capture_output=True, text=True, timeout=10)
-
-
-def reaches(ns, address):
-    return ping(ns, address).returncode == 0
 
 
 def in_echos(ns):
@@ -177,15 +168,15 @@ def test_l3_lab_default_routes_and_shim(play, host, lab):
     created = play(*(leg(ns, address, 'l3') for ns, address in plan))
     assert all(r.changed and not r.failed for r in created), created
     assert port_links(created[1]) == {('eth0', net1, 'l3'), ('eth0', net3, 'l3')}
-    for ns, _ in plan:
+    for ns, _address in plan:
         assert mode_and_flags(ns, 'eth0')[0] == IPVLAN_MODE['l3']
     # No route: refused before anything is sent, as in the seed ("connect: Network is unreachable").
-    unrouted = ping(net1, '172.28.249.10')
+    unrouted = ping_result(net1, '172.28.249.10')
     assert unrouted.returncode != 0 and 'Network is unreachable' in unrouted.stdout + unrouted.stderr
 
     routed = play(*(leg(ns, address, 'l3', default_route=True) for ns, address in plan))
     assert all(r.changed and not r.failed for r in routed), routed
-    for ns, _ in plan:
+    for ns, _address in plan:
         assert read_link(ns, 'eth0')['routes'] == [(None, 0, None)]  # default, on-link through the leg
     assert reaches(net1, '172.28.249.10') and reaches(net3, '172.28.248.10')
     # The lab host: the request gets there, the reply goes out of eth0 and is lost.
@@ -200,7 +191,7 @@ def test_l3_lab_default_routes_and_shim(play, host, lab):
     assert shim.changed and not shim.failed, shim
     assert port_links(shim) == {('ipvl-shim', None, 'l3'), ('eth0', net1, 'l3'), ('eth0', net3, 'l3')}
     for ns, address in plan:
-        ip = address.split('/')[0]
+        ip = address.split('/', maxsplit=1)[0]
         assert reaches(ns, HOST), ns
         assert reaches(ns, '172.28.250.254'), ns
         assert reaches(host, ip), ip

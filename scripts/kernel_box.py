@@ -19,11 +19,12 @@ nothing done inside touches the machine's interfaces, routes or firewall.
   a module did not load, no exit status came back); 130/143 after Ctrl-C or
   SIGTERM.
 * Inside, COMMAND gets a fresh environment: PATH starting with the venv's bin,
-  HOME on a tmpfs, LANG=C.UTF-8, TERM=dumb, UNDERLAY_KERNEL_BOX=1 (tests use
+  HOME and TMPDIR on the box's /run, LANG=C.UTF-8, TERM=dumb, UNDERLAY_KERNEL_BOX=1 (tests use
   it to know they are inside), the CPU-feature switches explained below, and
-  CI / PYTEST_ADDOPTS / any --env NAME[=VALUE] passed through. /tmp, /run
-  (so /run/netns), /dev and /dev/shm are the box's own (tmpfs/devtmpfs);
-  everything else is the host's file system, read-write.
+  CI / PYTEST_ADDOPTS / any --env NAME[=VALUE] passed through. /run (so
+  /run/netns), /dev and /dev/shm are the box's own (tmpfs/devtmpfs);
+  everything else, /tmp included (a checkout may live there), is the host's
+  file system, read-write.
 * Teardown always happens: UML runs in a process group of its own (it forks
   helper processes), which is SIGKILLed on timeout, Ctrl-C, SIGTERM, SIGHUP
   and after a normal poweroff; this process is a child subreaper, so orphaned
@@ -79,6 +80,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BOX_TMP = '/run/box-tmp'
+BOX_HOME = '/run/box-home'
 BOX_DIR = ROOT / '.cache' / 'box'
 UML = '/usr/bin/linux.uml'
 UML_MODULES = Path('/usr/lib/uml/modules')
@@ -194,7 +197,9 @@ def init_script(run_dir, command, env, modules, version):
          'ln -sf /proc/self/fd/1 /dev/stdout && ln -sf /proc/self/fd/2 /dev/stderr', 'link /dev/fd'),
         # /run holds /run/netns: the box's namespaces never show up on the host.
         ('mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/lock', 'mount /run'),
-        ('mount -t tmpfs -o mode=1777 tmpfs /tmp && mkdir -p /tmp/home', 'mount /tmp'),
+        # Temporary files and HOME live on the box's /run, so that a checkout under /tmp
+        # (a CI clone) stays visible: /tmp itself is the host's, seen through hostfs.
+        ('mkdir -p -m 1777 %s && mkdir -p %s' % (q(BOX_TMP), q(BOX_HOME)), 'mkdir ' + BOX_TMP),
         ('mount -t tmpfs -o mode=755 tmpfs /lib/modules', 'mount /lib/modules'),
         ('mkdir /lib/modules/%s' % q(version), 'mkdir /lib/modules/' + version),
         ('mount --bind %s /lib/modules/%s' % (q(str(UML_MODULES / version)), q(version)), 'bind the modules'),
@@ -228,7 +233,8 @@ def init_script(run_dir, command, env, modules, version):
 def box_env(extra):
     env = {
         'PATH': BOX_PATH,
-        'HOME': '/tmp/home',
+        'HOME': BOX_HOME,
+        'TMPDIR': BOX_TMP,
         'LANG': 'C.UTF-8',
         'TERM': 'dumb',
         'UNDERLAY_KERNEL_BOX': '1',

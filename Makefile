@@ -48,10 +48,15 @@ integration: venv
 #   make kernel PYTEST_ARGS='tests/kernel/test_box.py::test_vlan_tags_separate_traffic'
 #   scripts/kernel_box.py -- .venv/bin/pytest tests/kernel/test_box.py -k ipvlan
 # (tests/kernel is left out when PYTEST_ARGS names tests under it itself).
+# The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): scripts/kernel_suite.py.
 KERNEL_TIMEOUT ?= 1200
+KERNEL_BOXES ?= 2
 kernel: venv
-	scripts/kernel_box.py --timeout $(KERNEL_TIMEOUT) -- \
-	    $(BIN)/pytest $(if $(filter tests/kernel%,$(PYTEST_ARGS)),,tests/kernel) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	if [ -n "$(filter tests/kernel%,$(PYTEST_ARGS))" ]; then \
+	    scripts/kernel_box.py --timeout $(KERNEL_TIMEOUT) -- $(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
+	else \
+	    scripts/kernel_suite.py --boxes $(KERNEL_BOXES) --timeout $(KERNEL_TIMEOUT) -- $(PYTEST_ARGS); \
+	fi
 
 # The lab is torn down whatever happens to the playbook (failure, Ctrl-C); the
 # exit status is the playbook's (or 1 if only the teardown failed).

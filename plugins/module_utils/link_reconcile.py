@@ -136,7 +136,8 @@ class Sessions:
                 info = msg.get_attr('IFLA_LINKINFO')
                 if info is None or info.get_attr('IFLA_INFO_KIND') != kind:
                     continue
-                state = session.link_state(msg, self.task, KINDS)
+                # Kind, mode and parent are all the port needs: no address or route dumps per link.
+                state = session.link_state(msg, self.task, KINDS, addressing=False)
                 if state['parent'] == parent:
                     found.append(state)
         return found

@@ -136,7 +136,8 @@ class Namespace:
             return None
         return self.link_state(msg, task_ns, kinds)
 
-    def link_state(self, msg, task_ns, kinds):
+    def link_state(self, msg, task_ns, kinds, addressing=True):
+        """The normalized state of a dumped link; ``addressing=False`` skips its addresses and routes."""
         linkinfo = msg.get_attr('IFLA_LINKINFO')
         kind = linkinfo.get_attr('IFLA_INFO_KIND') if linkinfo is not None else None
         state = {
@@ -148,9 +149,10 @@ class Namespace:
             'mac_address': msg.get_attr('IFLA_ADDRESS'),
             'mtu': msg.get_attr('IFLA_MTU'),
             'admin_state': 'up' if msg['flags'] & IFF_UP else 'down',
-            'addresses': self.addresses(msg['index']),
-            'routes': self.routes(msg['index']),
         }
+        if addressing:
+            state['addresses'] = self.addresses(msg['index'])
+            state['routes'] = self.routes(msg['index'])
         decoder = kinds.get(kind)
         if decoder is not None:
             data = linkinfo.get_attr('IFLA_INFO_DATA')

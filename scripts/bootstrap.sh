@@ -22,6 +22,11 @@ declare -A PKG_FILES=(
     [user-mode-linux]=/usr/bin/linux.uml
     [kmod]=/sbin/modprobe
     [busybox-static]=/bin/busybox
+    # The Docker tier (docker_vlan_network): a real engine, started only inside lab
+    # namespaces (tests/dockerd.py) and inside the kernel box, never in the root namespace.
+    [docker.io]=/usr/sbin/dockerd
+    # The box's engine runs containers with crun (runc is Go and crashes there: tests/box_oci_runtime.py).
+    [crun]=/usr/bin/crun
 )
 
 missing=()
@@ -44,6 +49,13 @@ if ((${#missing[@]})); then
         apt-get update </dev/null
     fi
     echo "bootstrap: installing ${missing[*]}"
+    # docker.io's maintainer script would start dockerd in the root namespace (docker0,
+    # iptables rules): forbid service starts during the install unless a policy already does.
+    policy=/usr/sbin/policy-rc.d
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
 fi
 

@@ -203,6 +203,7 @@ def read_link(ns_name, ifname):
             'mac': msg.get_attr('IFLA_ADDRESS'),
             'mtu': msg.get_attr('IFLA_MTU'),
             'up': bool(msg['flags'] & 1),
+            'alias': msg.get_attr('IFLA_IFALIAS'),
             'addresses': addrs,
             'routes': sorted((r.get_attr('RTA_DST'), r['dst_len'], r.get_attr('RTA_GATEWAY'))
                              for r in ipr.get_routes(table=254) if r.get_attr('RTA_OIF') == found[0]

@@ -16,6 +16,17 @@ from ansible_collections.underlay.network.plugins.module_utils.validation import
 COMMON_IN_PLACE_FIELDS = ('mtu', 'mac_address', 'admin_state')
 ADD = 'add'
 REPLACE = 'replace'
+# Links this collection creates carry this marker as their alias (IFLA_IFALIAS, `ip link show`
+# prints it): the only way it tells its own links from anyone else's, never by name.
+# A module that owns a link on the user's behalf appends itself: 'underlay.network/docker_vlan_network'.
+MANAGED_MARKER = 'underlay.network'
+
+
+def managed_by(alias):
+    """The marker in a link's alias, or None when this collection did not create the link."""
+    if alias and (alias == MANAGED_MARKER or alias.startswith(MANAGED_MARKER + '/')):
+        return alias
+    return None
 
 
 class LinkPlan:
@@ -88,7 +99,7 @@ def predict_state(current, desired, plan, kind):
         if plan.action == 'recreate':
             target = recreation_target(current, desired, plan.addresses_mode, plan.routes_mode, kind)
         state = {'name': target['name'], 'kind': kind.kind, 'netns': target.get('netns'),
-                 'parent': target.get('parent')}
+                 'parent': target.get('parent'), 'managed_by': target.get('managed_by') or MANAGED_MARKER}
         for field in COMMON_IN_PLACE_FIELDS + tuple(kind.fields):
             if target.get(field) is not None:
                 state[field] = target[field]

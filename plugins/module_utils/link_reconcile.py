@@ -15,6 +15,7 @@ import os
 
 from ansible_collections.underlay.network.plugins.module_utils.link_diff import (
     ADD,
+    MANAGED_MARKER,
     REPLACE,
     plan_link,
     predict_state,
@@ -186,6 +187,8 @@ class LinkApplier:
         where.invalidate()
         index = where.link_index(name)
         try:
+            where.set_link(index, 'mark %s as created by this collection' % name,
+                           ifalias=target.get('managed_by') or MANAGED_MARKER)
             self.converge(where, index, addresses_add=target.get('addresses') or (), routes_add=target.get('routes')
                           or (), admin_state=target.get('admin_state'))
         except NetlinkOperationError as exc:

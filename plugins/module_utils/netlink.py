@@ -13,12 +13,14 @@ described by ``LinkKind`` objects in ``link_kinds.py``.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.underlay.network.plugins.module_utils.link_diff import managed_by
 from ansible_collections.underlay.network.plugins.module_utils.netns import NETNS_RUN_DIR, namespace_exists
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     default_route_metric,
@@ -53,6 +55,10 @@ NSID_UNASSIGNED = 0xFFFFFFFF
 MANAGED_ROUTE_PROTOCOLS = (3, 4)  # RTPROT_BOOT (ip route add), RTPROT_STATIC
 RT_TABLE_MAIN = 254
 RTN_UNICAST = 1
+
+
+# The kernel module behind a link kind, for the message when the kernel lacks it.
+KERNEL_MODULES = {'vlan': '8021q', 'macvlan': 'macvlan', 'ipvlan': 'ipvlan'}
 
 
 class NetlinkOperationError(Exception):
@@ -149,6 +155,7 @@ class Namespace:
             'mac_address': msg.get_attr('IFLA_ADDRESS'),
             'mtu': msg.get_attr('IFLA_MTU'),
             'admin_state': 'up' if msg['flags'] & IFF_UP else 'down',
+            'managed_by': managed_by(msg.get_attr('IFLA_IFALIAS')),
         }
         if addressing:
             state['addresses'] = self.addresses(msg['index'])
@@ -294,8 +301,12 @@ class Namespace:
         try:
             return func(*args, **kwargs)
         except NetlinkError as exc:
-            raise NetlinkOperationError('%s in %s failed: %s' % (what, describe_netns(self.name),
-                                                                 os.strerror(exc.code) if exc.code else exc)) from exc
+            reason = os.strerror(exc.code) if exc.code else str(exc)
+            kind = kwargs.get('kind')
+            if exc.code == errno.EOPNOTSUPP and args[:1] == ('add',) and kind:
+                reason += ' (this kernel has no %s links: it needs the kernel module %s)' % (
+                    kind, KERNEL_MODULES.get(kind, kind))
+            raise NetlinkOperationError('%s in %s failed: %s' % (what, describe_netns(self.name), reason)) from exc
 
 
 def describe_route(route):

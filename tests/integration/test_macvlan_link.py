@@ -63,6 +63,7 @@ def test_create_in_netns_then_rerun_is_unchanged(run, host, net1):
     assert link['kind'] == 'macvlan'
     assert link['data']['IFLA_MACVLAN_MODE'] == 'bridge'
     assert link['up']
+    assert link['alias'] == 'underlay.network'  # the marker: created by this collection
     assert link['addresses'] == ['172.28.248.10/20', '2001:db8:248::10/64']
     assert link['routes'] == [('10.99.0.0', 16, '172.28.240.1')]
     # The parent stayed in the lab host: the link points across namespaces at its eth0.
@@ -71,6 +72,7 @@ def test_create_in_netns_then_rerun_is_unchanged(run, host, net1):
     assert read_link(host, 'eth0')['kind'] == 'veth'
 
     reported = result['link']
+    assert reported['managed_by'] == 'underlay.network'
     assert reported['parent'] == 'eth0' and reported['netns'] == net1 and reported['mac_address'] == link['mac']
     assert reported['routes'] == [{'dest': '10.99.0.0/16', 'gateway': '172.28.240.1', 'metric': 0}]
 
@@ -85,6 +87,7 @@ def test_link_in_the_task_namespace(run, host):
     assert result.changed and not result.failed, result
     link = read_link(host, 'mynet-shim')
     assert link['link'] == parent_index(host) and link['link_netnsid'] is None
+    assert link['alias'] == 'underlay.network'
     assert link['routes'] == [('172.28.248.0', 21, None)]
     assert not run(name='mynet-shim', parent='eth0', addresses=['172.28.248.254/32'],
                    routes=[{'dest': '172.28.248.0/21'}]).changed

@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) underlay.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read -> diff -> apply -> report for one Docker macvlan/ipvlan network (module docker_vlan_network).
+
+Order matters for "nothing half-done": the parameters are validated first
+(docker_network.py), then the engine is reached and read, then the kernel;
+every check that can refuse runs before the first change. The VLAN
+sub-interface (trunk + vlan_id) goes through the very same link reconcile as
+``vlan_iface``, marked as made by this module, so that Docker never owns it
+(Docker deletes sub-interfaces it created itself on ``docker network rm``).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.underlay.network.plugins.module_utils.docker_engine import Engine, EngineError
+from ansible_collections.underlay.network.plugins.module_utils.docker_network import (
+    address_fits,
+    completed_network,
+    desired_network,
+    engine_conflicts,
+    network_differences,
+    public_network,
+)
+from ansible_collections.underlay.network.plugins.module_utils.link_diff import MANAGED_MARKER
+from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS, LinkError
+from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
+    Sessions,
+    desired_link,
+    reconcile_link,
+)
+from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, describe_netns
+from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError, validate_ifname
+
+# The marker on a VLAN sub-interface this module created for a network (and so may remove).
+VLAN_MARKER = MANAGED_MARKER + '/docker_vlan_network'
+RECREATE_NEVER, RECREATE_WHEN_UNUSED, RECREATE_ALWAYS = 'never', 'when_unused', 'always'
+VLAN = KINDS['vlan']
+
+
+def desired_vlan(params):
+    """The VLAN sub-interface (trunk + vlan_id) the network sits on, or None for a plain parent."""
+    if params.get('trunk') is None:
+        return None
+    desired = desired_link({'name': params.get('vlan_name'), 'parent': params['trunk'],
+                            'vlan_id': params.get('vlan_id'), 'state': 'present'}, VLAN)
+    desired['managed_by'] = VLAN_MARKER
+    return desired
+
+
+class NetworkReconciler:
+    """Brings one network (and the VLAN under it) to the wanted state; see reconcile_network."""
+
+    def __init__(self, engine, sessions, check_mode):
+        self.engine = engine
+        self.sessions = sessions
+        self.check_mode = check_mode
+        self.result = {'changed': False, 'network': {}, 'vlan': {}, 'containers': [], 'actions': engine.actions,
+                       'diff': {'before': {}, 'after': {}}}
+
+    def present(self, desired, vlan, recreate):
+        networks = self.engine.networks()
+        current = next((n for n in networks if n['name'] == desired['name']), None)
+        conflicts = engine_conflicts(networks, desired)
+        if conflicts:
+            raise EngineError('; '.join(conflicts) + '. Nothing was changed', conflicts=conflicts)
+        self._check_parent(desired['options']['parent'], vlan)
+        differences = network_differences(current, desired) if current else []
+        attached = self.engine.attached_containers(current['id']) if differences else []
+        if differences:
+            self._may_recreate(desired, differences, attached, recreate)
+
+        network_changes = current is None or bool(differences)
+        target = completed_network(current, desired)
+        after = public_network(target if network_changes else current)
+        self.result['diff'] = {'before': public_network(current), 'after': after}
+        self.result['containers'] = [_report(c) for c in attached]
+        if vlan is not None:
+            self._apply_link(vlan, 'present')
+        self.result['changed'] |= network_changes
+        if self.check_mode or not network_changes:
+            self.result['network'] = after
+            return self.result
+        if differences:
+            for container in attached:
+                self.engine.disconnect(current, container)
+            self.engine.remove_network(current)
+        try:
+            network_id = self.engine.create_network(target)
+        except EngineError as exc:
+            if differences:
+                self._restore(current, attached, exc)
+            raise
+        for container in attached:
+            self.engine.connect(desired['name'], network_id, container)
+        self.result['network'] = public_network(self._read(desired['name']))
+        return self.result
+
+    def absent(self, name, vlan, force, remove_vlan):
+        networks = self.engine.networks()
+        current = next((n for n in networks if n['name'] == name), None)
+        attached = self.engine.attached_containers(current['id']) if current else []
+        if attached and not force:
+            raise EngineError("network '%s' has containers attached: %s. Stop using it first, or set force: true to "
+                              'disconnect them; nothing was changed' % (name, _names(attached)),
+                              containers=[_report(c) for c in attached])
+        vlan_delete = self._vlan_to_remove(vlan, remove_vlan, [n for n in networks if n['name'] != name])
+        self.result['diff'] = {'before': public_network(current), 'after': {}}
+        self.result['changed'] = current is not None or vlan_delete is not None
+        self.result['containers'] = [_report(c) for c in attached]
+        if self.check_mode:
+            return self.result
+        if current is not None:
+            for container in attached:
+                self.engine.disconnect(current, container)
+            self.engine.remove_network(current)
+        if vlan_delete is not None:
+            self._apply_link(vlan_delete, 'absent')
+        return self.result
+
+    def _apply_link(self, vlan, state):
+        """The VLAN through vlan_iface's own reconcile; its steps join the engine's in ``actions``."""
+        link = reconcile_link(self.sessions, vlan, VLAN, state=state, check_mode=self.check_mode)
+        self.result['vlan'] = link['link']
+        self.result['changed'] |= link['changed']
+        self.engine.actions.extend(link['actions'])
+
+    def _restore(self, previous, attached, error):
+        """The new network was refused after the old one went: put the old one back, with its containers."""
+        try:
+            network_id = self.engine.create_network(previous)
+            for container in attached:
+                self.engine.connect(previous['name'], network_id, container)
+        except EngineError as again:
+            error.args = ('%s; restoring the previous network failed too: %s' % (error, again),)
+        else:
+            error.args = ('%s; the previous network was restored and its containers reconnected' % error,)
+        error.details['actions'] = list(self.engine.actions)
+
+    def _check_parent(self, parent, vlan):
+        task = self.sessions.task
+        if vlan is not None:
+            if task.link_msg(ifname=vlan['parent']) is None:
+                raise LinkError("trunk '%s' does not exist in %s; name the interface that carries the tagged "
+                                'traffic. Nothing was changed' % (vlan['parent'], describe_netns(None)))
+            existing = task.read_link(vlan['name'], task, KINDS)
+            if existing is not None and (existing['kind'] != 'vlan' or existing.get('vlan_id') != vlan['vlan_id']
+                                         or existing['parent'] != vlan['parent']):
+                found = ('VLAN %s on %s' % (existing.get('vlan_id'), existing['parent'])
+                         if existing['kind'] == 'vlan' else 'a %s link' % existing['kind'])
+                raise LinkError("interface %s exists and is %s, not VLAN %s on %s; set vlan_name to another name or "
+                                'remove that interface. Nothing was changed'
+                                % (vlan['name'], found, vlan['vlan_id'], vlan['parent']))
+        elif task.link_msg(ifname=parent) is None:
+            raise LinkError("parent '%s' does not exist in %s; create it first, or give trunk and vlan_id to have "
+                            'this module create the VLAN sub-interface. Nothing was changed'
+                            % (parent, describe_netns(None)))
+
+    def _may_recreate(self, desired, differences, attached, recreate):
+        what = "network '%s' differs from the wanted one (%s) and a Docker network cannot be changed in place" \
+               % (desired['name'], '; '.join(differences))
+        if recreate == RECREATE_NEVER:
+            raise EngineError('%s; recreate is never. Set recreate: when_unused (or always) to re-create it. '
+                              'Nothing was changed' % what, differences=differences)
+        if attached and recreate != RECREATE_ALWAYS:
+            raise EngineError('%s, and containers are attached: %s. Set recreate: always to disconnect them, '
+                              're-create the network and reconnect them with their addresses, or detach them '
+                              'first. Nothing was changed' % (what, _names(attached)),
+                              differences=differences, containers=[_report(c) for c in attached])
+        misfits = ['%s (%s)' % (c['name'], address) for c in attached
+                   for address in (c['ipv4_address'], c['ipv6_address']) if address
+                   and not address_fits(address, desired['pools'])]
+        if misfits:
+            raise EngineError('%s; the attached containers %s would have addresses outside the new subnets, so '
+                              'they could not be reconnected with them. Nothing was changed'
+                              % (what, ', '.join(misfits)), differences=differences)
+
+    def _vlan_to_remove(self, vlan, remove_vlan, other_networks):
+        """The VLAN link to delete with the network, if asked and if this module made it."""
+        if vlan is None or not remove_vlan:
+            return None
+        task = self.sessions.task
+        existing = task.read_link(vlan['name'], task, KINDS)
+        if existing is None:
+            return None
+        if existing.get('managed_by') != VLAN_MARKER:
+            self.result.setdefault('warnings', []).append(
+                '%s was not created by docker_vlan_network, so it was left in place' % vlan['name'])
+            return None
+        users = [n['name'] for n in other_networks if n['options'].get('parent') == vlan['name']]
+        if users:
+            self.result.setdefault('warnings', []).append(
+                '%s is still the parent of the Docker network %s, so it was left in place'
+                % (vlan['name'], ', '.join(users)))
+            return None
+        return vlan
+
+    def _read(self, name):
+        return next((n for n in self.engine.networks() if n['name'] == name), None)
+
+
+def _names(containers):
+    return ', '.join(c['name'] for c in containers)
+
+
+def _report(container):
+    return {k: container[k] for k in ('name', 'running', 'ipv4_address', 'ipv6_address')}
+
+
+def run_network_module(module):
+    """The whole main() of docker_vlan_network: validate, reach the engine, reconcile, report."""
+    params = module.params
+    try:
+        vlan = desired_vlan(params)
+        if params['state'] == 'present':
+            parent = vlan['name'] if vlan else validate_ifname(params['parent'], 'parent')
+            desired = desired_network(params, parent)
+        with Engine(params['docker_host'], params['timeout']) as engine, Sessions() as sessions:
+            reconciler = NetworkReconciler(engine, sessions, module.check_mode)
+            if params['state'] == 'present':
+                result = reconciler.present(desired, vlan, params['recreate'])
+            else:
+                result = reconciler.absent(params['name'], vlan, params['force'], params['remove_vlan'])
+    except (ValidationError, LinkError, EngineError, NetlinkOperationError) as exc:
+        module.fail_json(msg=str(exc), **getattr(exc, 'details', {}))
+    for warning in result.pop('warnings', ()):
+        module.warn(warning)
+    module.exit_json(**result)

@@ -51,7 +51,10 @@ integration: venv
 # The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): scripts/kernel_suite.py.
 KERNEL_TIMEOUT ?= 1200
 KERNEL_BOXES ?= 2
+# The Docker engine in the box starts from an image store made here (see tests/dockerd.py).
+DOCKER_IMAGE_STORE := .cache/docker-image-store
 kernel: venv
+	$(PY) tests/dockerd.py build-store $(DOCKER_IMAGE_STORE)
 	if [ -n "$(filter tests/kernel%,$(PYTEST_ARGS))" ]; then \
 	    scripts/kernel_box.py --timeout $(KERNEL_TIMEOUT) -- $(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
 	else \

@@ -69,6 +69,12 @@ class Lab:
         self.hosts[name] = full
         return full
 
+    def remove_host(self, name):
+        """Remove a lab host; deleting its namespace removes its uplink and the switch port with it."""
+        full = self.hosts.pop(name)
+        netns.remove(full)
+        self._created.remove(full)
+
     def set_hairpin(self, host, enabled):
         """Turn hairpin (reflective relay) on or off at ``host``'s switch port, as VEPA needs."""
         with IPRoute(netns=self.switch, flags=0) as sw:

@@ -58,8 +58,8 @@ picks its string functions by CPU feature, so the box sets GLIBC_TUNABLES to
 hide AVX/AVX2/AVX-512/FMA (on the kernel command line too, so that PID 1's
 shell gets it), and OpenSSL (Python's ssl and hashlib, the ``cryptography``
 wheel Ansible uses) gets OPENSSL_ia32cap to mask AVX and every CPUID-7
-feature. Software that probes the CPU by itself (e.g. Go programs: GODEBUG)
-would need a switch of its own.
+feature, and Go programs (the Docker engine) get GODEBUG to turn their AVX
+code paths off.
 """
 
 from __future__ import annotations
@@ -96,6 +96,9 @@ CPU_ENV = {
         'AVX_Fast_Unaligned_Load', 'AVX_VNNI', 'FMA', 'FMA4', 'XOP', 'F16C')),
     # Word 1 (CPUID.1 ECX:EDX) without bit 28 of ECX (AVX); word 2 (CPUID.7) all off.
     'OPENSSL_ia32cap': '~0x1000000000000000:0',
+    # Go programs (dockerd, containerd, runc): without this, dockerd dies at start with a SIGSEGV in
+    # its first memmove-heavy code (clobbered AVX registers).
+    'GODEBUG': 'cpu.avx=off,cpu.avx2=off,cpu.fma=off',
 }
 PASS_THROUGH = ('CI', 'PYTEST_ADDOPTS')
 # Lines PID 1 prints around COMMAND: what comes before and after (boot noise, "reboot: System
@@ -204,6 +207,12 @@ def init_script(run_dir, command, env, modules, version):
         ('mkdir /lib/modules/%s' % q(version), 'mkdir /lib/modules/' + version),
         ('mount --bind %s /lib/modules/%s' % (q(str(UML_MODULES / version)), q(version)), 'bind the modules'),
         ('modprobe -a %s' % ' '.join(q(m) for m in modules), 'modprobe ' + ' '.join(modules)),
+        # cgroup v1 hierarchies, one per controller the kernel has, as the Docker engine
+        # (tests/dockerd.py) expects on a machine of dockerd 20.10's age.
+        ('mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup && '
+         "for c in $(awk '!/^#/ && $4 == 1 {print $1}' /proc/cgroups); do "
+         'mkdir /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || exit 1; done',
+         'mount the cgroup v1 controllers'),
         # Nothing else brings lo up; with lo down, ipvlan L3 traffic to the host's own address is lost.
         ('ip link set lo up', 'ip link set lo up'),
         ('cd %s' % q(str(ROOT)), 'cd ' + str(ROOT)),

@@ -23,10 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from docker_tier import docker_engine, docker_host
 from harness import ansible, collections_path, in_kernel_box, lab, no_leftover_namespaces
 
 # The fixtures, registered for this directory.
-__all__ = ['ansible', 'collections_path', 'lab', 'no_leftover_namespaces']
+__all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'no_leftover_namespaces']
 
 HERE = Path(__file__).resolve().parent
 

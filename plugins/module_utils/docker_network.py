@@ -56,7 +56,8 @@ def desired_network(params, parent):
         'pools': pools,
         'enable_ipv6': any(ipaddress.ip_network(p['subnet']).version == 6 for p in pools),
         'internal': bool(params.get('internal')),
-        'labels': dict(params['labels']) if params.get('labels') is not None else None,
+        # The engine keeps labels as strings: 8080 and '8080' are the same label.
+        'labels': {str(k): str(v) for k, v in params['labels'].items()} if params.get('labels') is not None else None,
     }
 
 

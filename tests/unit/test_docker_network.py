@@ -133,6 +133,11 @@ def test_bad_parameters_are_refused(change, message):
         want(**change)
 
 
+def test_labels_compare_as_the_strings_the_engine_keeps():
+    current = network_state(inspect(Labels={'port': '8080'}))
+    assert network_differences(current, want(labels={'port': 8080})) == []
+
+
 def test_ipvlan_defaults():
     assert want(driver='ipvlan')['options'] == {'parent': 'eth0', 'ipvlan_mode': 'l2', 'ipvlan_flag': 'bridge'}
 

@@ -14,6 +14,8 @@ import pytest
 from docker_tier import container_reaches, network_snapshot, run_container
 from harness import reaches, read_link
 
+pytestmark = pytest.mark.docker
+
 SUBNET = '172.28.60.0/24'
 POOL = {'subnet': SUBNET, 'gateway': '172.28.60.1', 'ip_range': '172.28.60.128/27',
         'aux_addresses': {'host': '172.28.60.2'}}

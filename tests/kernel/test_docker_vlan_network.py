@@ -10,8 +10,11 @@ Each play costs seconds in the box: tasks are batched.
 
 from __future__ import annotations
 
+import pytest
 from docker_tier import container_reaches, network_snapshot, run_container
 from harness import reaches, read_link
+
+pytestmark = pytest.mark.docker
 
 VLANS = {10: '172.28.244', 20: '172.28.248'}
 VLAN_MARKER = 'underlay.network/docker_vlan_network'

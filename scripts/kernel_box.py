@@ -274,9 +274,8 @@ def _pid_alive(pid):
     return True
 
 
-def _uml_processes_of(run_dir):
-    """PIDs of linux.uml processes (main and helpers) booted with run_dir's init script."""
-    marker = ('init=%s' % (run_dir / 'init.sh')).encode()
+def processes_matching(wanted):
+    """PIDs of the processes whose command line (a list of bytes arguments) ``wanted`` accepts."""
     found = []
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
@@ -285,10 +284,16 @@ def _uml_processes_of(run_dir):
             with open('/proc/%s/cmdline' % entry, 'rb') as f:
                 argv = f.read().split(b'\0')
         except OSError:
-            continue
-        if argv and os.path.basename(argv[0]) == b'linux.uml' and marker in argv:
+            continue  # gone meanwhile
+        if wanted(argv):
             found.append(int(entry))
     return found
+
+
+def _uml_processes_of(run_dir):
+    """PIDs of linux.uml processes (main and helpers) booted with run_dir's init script."""
+    marker = ('init=%s' % (run_dir / 'init.sh')).encode()
+    return processes_matching(lambda argv: os.path.basename(argv[0]) == b'linux.uml' and marker in argv)
 
 
 def remove_stale_runs():

@@ -43,7 +43,7 @@ from pathlib import Path
 import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scripts'))
-from kernel_box import CPU_ENV  # noqa: E402
+from kernel_box import CPU_ENV, processes_matching  # noqa: E402
 
 IMAGE = 'underlay-busybox:test'
 BUSYBOX = '/bin/busybox'  # Debian's busybox-static: no libraries needed in the image
@@ -239,19 +239,8 @@ class DockerEngine:
         They are known by our exec root in their command line (containerd's config file, the
         shims' -address); nothing else on the machine has it there.
         """
-        ours = str(self.exec_root)
-        found = []
-        for entry in os.listdir('/proc'):
-            if not entry.isdigit():
-                continue
-            try:
-                with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                    argv = f.read().decode(errors='replace').split('\0')
-            except OSError:
-                continue  # gone meanwhile
-            if any(arg == ours or arg.startswith(ours + '/') for arg in argv):
-                found.append(int(entry))
-        return found
+        ours = os.fsencode(self.exec_root)
+        return processes_matching(lambda argv: any(arg == ours or arg.startswith(ours + b'/') for arg in argv))
 
     def _kill_leftovers(self):
         """Wait for containerd and the shims to go (dockerd stops them); SIGKILL them after a bound."""

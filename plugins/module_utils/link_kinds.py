@@ -30,6 +30,8 @@ class LinkKind:
     kind = None
     # Kind-specific fields of the normalized state, compared by the diff.
     fields = ()
+    # The kind's own module options (argument spec), shared by its module and the aggregate links module.
+    options = {}
     # The driver cannot create the link straight into another namespace: create, move, rename
     # (netlink.Namespace.create_link does that anyway when the name is taken in the task's namespace).
     move_after_create = False
@@ -71,10 +73,19 @@ class LinkKind:
         return {}
 
 
+# For kinds with a MAC address of their own (doc fragment underlay.network.link.mac_address).
+MAC_ADDRESS_SPEC = dict(mac_address=dict(type='str'))
+
+
 class Macvlan(LinkKind):
     kind = 'macvlan'
     fields = ('mode', 'source_macs')
     MODES = ('bridge', 'vepa', 'private', 'passthru', 'source')
+    options = dict(
+        MAC_ADDRESS_SPEC,
+        mode=dict(type='str', default='bridge', choices=list(MODES)),
+        source_macs=dict(type='list', elements='str'),
+    )
     # IFLA_MACVLAN_MACADDR_MODE: SET replaces the whole source list at once.
     MACADDR_SET = 'set'
 
@@ -129,6 +140,14 @@ class Vlan(LinkKind):
     PROTOCOLS = {'802.1Q': 0x8100, '802.1ad': 0x88A8}
     FLAGS = {'reorder_hdr': 0x1, 'gvrp': 0x2, 'loose_binding': 0x4, 'mvrp': 0x8}
     MERGED_FIELDS = ('flags', 'ingress_qos_map', 'egress_qos_map')
+    options = dict(
+        MAC_ADDRESS_SPEC,
+        vlan_id=dict(type='int'),
+        protocol=dict(type='str', default='802.1Q', choices=list(PROTOCOLS)),
+        flags=dict(type='dict', options={name: dict(type='bool') for name in FLAGS}),
+        ingress_qos_map=dict(type='dict'),
+        egress_qos_map=dict(type='dict'),
+    )
 
     def decode(self, info_data):
         if info_data is None:
@@ -227,6 +246,10 @@ class Ipvlan(LinkKind):
     move_after_create = True
     MODES = ('l2', 'l3', 'l3s')
     FLAGS = ('bridge', 'private', 'vepa')
+    options = dict(
+        mode=dict(type='str', default='l2', choices=list(MODES)),
+        flag=dict(type='str', default='bridge', choices=list(FLAGS)),
+    )
 
     def decode(self, info_data):
         if info_data is None:

@@ -65,8 +65,6 @@ LINK_ARGUMENT_SPEC = dict(
     recreate=dict(type='bool', default=False),
 )
 LINK_REQUIRED_IF = [('state', 'present', ('parent',))]
-# For kinds with a MAC address of their own (doc fragment underlay.network.link.mac_address).
-MAC_ADDRESS_SPEC = dict(mac_address=dict(type='str'))
 
 
 def desired_link(params, kind):
@@ -97,8 +95,10 @@ def desired_link(params, kind):
 class Sessions:
     """Netlink sessions by namespace name (``None``: the task's namespace), opened once."""
 
-    def __init__(self):
+    def __init__(self, created_later=()):
         self._open = {}
+        # Namespaces the caller creates after planning: links planned in them start from nothing.
+        self.created_later = set(created_later)
 
     def get(self, name=None):
         if name not in self._open:
@@ -160,6 +160,31 @@ class Sessions:
         self.close()
 
 
+def read_virtual_links(sessions, namespaces=(), managed_only=False, kinds=()):
+    """Every virtual link (one with a kind) of the task's namespace and of ``namespaces`` (``['all']``: every
+    named one), normalized as the link modules report them; the links_info module."""
+    if list(namespaces) == ['all']:
+        names = sessions.namespaces()
+    else:
+        names = [None]
+        for name in namespaces:
+            validate_netns_name(name, 'namespaces')
+            if not namespace_exists(name):
+                raise LinkError("namespaces: netns '%s' does not exist (ip netns list shows those that do); "
+                                "remove it or use 'all'" % name)
+            names.append(name)
+    found = []
+    for name in names:
+        session = sessions.get(name)
+        for msg in session.links():
+            state = public_state(session.link_state(msg, sessions.task, KINDS))
+            if state['kind'] == 'device' or (managed_only and not state['managed_by']) \
+                    or (kinds and state['kind'] not in kinds):
+                continue
+            found.append(state)
+    return sorted(found, key=lambda link: (link['netns'] is not None, link['netns'] or '', link['name']))
+
+
 class LinkApplier:
     """Applies a plan through the netlink core and records every step it took."""
 
@@ -184,8 +209,7 @@ class LinkApplier:
                  mtu=target.get('mtu'), mac_address=target.get('mac_address'),
                  target=where if target['netns'] is not None else None,
                  move_after_create=self.kind.move_after_create)
-        where.invalidate()
-        index = where.link_index(name)
+        index = where.lookup_index(name)
         try:
             where.set_link(index, 'mark %s as created by this collection' % name,
                            ifalias=target.get('managed_by') or MANAGED_MARKER)
@@ -243,31 +267,72 @@ class LinkApplier:
                  'delete_link', current['index'], 'delete link %s' % current['name'])
 
 
-def reconcile_link(sessions, desired, kind, state='present', recreate=False, addresses_mode=ADD, routes_mode=ADD,
-                   check_mode=False, params=None):
-    """Bring one link to ``desired``; return ``changed``, ``link``, ``actions`` and ``diff``."""
-    if state == 'absent' and desired['netns'] is not None and not namespace_exists(desired['netns']):
-        return _result(False, {}, [], {})  # no namespace, no link: already absent
-    task, where = sessions.task, sessions.get(desired['netns'])
-    current = where.read_link(desired['name'], task, KINDS)
+class LinkChange:
+    """One link's way from its current state to the desired one, worked out before anything is touched.
+
+    ``plan_link_change`` makes it (reading and checking everything), ``apply_link_change`` carries it
+    out. ``reconcile_link`` does both for one link; the aggregate module plans every link first and
+    applies them afterwards, so that a mistake anywhere in its input changes nothing.
+    """
+
+    def __init__(self, desired, kind, state, current, plan=None, parent_index=None, recreate_target=None):
+        self.desired, self.kind, self.state, self.current = desired, kind, state, current
+        self.plan, self.parent_index, self.recreate_target = plan, parent_index, recreate_target
+
+    @property
+    def changed(self):
+        if self.state == 'absent':
+            return self.current is not None
+        return self.plan.changed
+
+    @property
+    def before(self):
+        return public_state(self.current)
+
+    @property
+    def predicted(self):
+        if self.state == 'absent':
+            return {}
+        return public_state(predict_state(self.current, self.desired, self.plan, self.kind))
+
+
+def read_current(sessions, desired, kind):
+    """The link's current state, or None; a namespace this call is about to create holds nothing yet."""
+    if desired['netns'] is not None and desired['netns'] in sessions.created_later \
+            and not namespace_exists(desired['netns']):
+        return None
+    current = sessions.get(desired['netns']).read_link(desired['name'], sessions.task, KINDS)
     if current is not None and current['kind'] != kind.kind:
         raise LinkError("%s exists in %s and is a %s, not a %s; choose another name or remove that link first"
                         % (desired['name'], describe_netns(desired['netns']), current['kind'], kind.kind))
-    applier = LinkApplier(sessions, kind)
-    before = public_state(current)
+    return current
 
+
+def plan_link_change(sessions, desired, kind, state='present', recreate=False, addresses_mode=ADD, routes_mode=ADD,
+                     check_mode=False, params=None, new_parents=None, assume_absent=False):
+    """Read the link and check the change against the kernel's rules; raises LinkError, changes nothing.
+
+    For the aggregate: ``new_parents`` maps the names of task-namespace links that the same call
+    (re-)creates before this one to their MTU (None: unknown yet); a link stacked on one of them
+    finds its parent when it is applied. ``assume_absent`` plans a link whose parent is re-created
+    first, which takes the link with it.
+    """
     if state == 'absent':
-        if current is not None and not check_mode:
-            _apply(applier, applier.delete, current)
-        return _result(current is not None, {}, applier.actions, before)
-
-    parent = task.link_msg(ifname=desired['parent'])
-    if parent is None:
+        if desired['netns'] is not None and not namespace_exists(desired['netns']):
+            return LinkChange(desired, kind, state, None)  # no namespace, no link: already absent
+        return LinkChange(desired, kind, state, read_current(sessions, desired, kind))
+    current = None if assume_absent else read_current(sessions, desired, kind)
+    new_parents = new_parents or {}
+    parent = sessions.task.link_msg(ifname=desired['parent'])
+    if desired['parent'] in new_parents:
+        parent_index, parent_mtu = None, new_parents[desired['parent']]
+    elif parent is None:
         raise LinkError("parent '%s' does not exist in the task's network namespace; create it first or fix parent "
                         '(the parent stays in the namespace the task runs in, the link goes to netns)'
                         % desired['parent'])
-    parent_mtu = parent.get_attr('IFLA_MTU')
-    if desired['mtu'] is not None and desired['mtu'] > parent_mtu:
+    else:
+        parent_index, parent_mtu = parent['index'], parent.get_attr('IFLA_MTU')
+    if desired['mtu'] is not None and parent_mtu is not None and desired['mtu'] > parent_mtu:
         raise LinkError('mtu %d is larger than the MTU %d of parent %s; a %s link cannot exceed its parent'
                         % (desired['mtu'], parent_mtu, desired['parent'], kind.kind))
 
@@ -278,22 +343,45 @@ def reconcile_link(sessions, desired, kind, state='present', recreate=False, add
         raise LinkError('%s cannot be changed in place: %s. Set recreate: true to delete it and create it anew '
                         '(its addresses and routes are re-applied); nothing was changed'
                         % (desired['name'], '; '.join(plan.conflicts)), conflicts=plan.conflicts)
-
-    predicted = public_state(predict_state(current, desired, plan, kind))
-    if check_mode or not plan.changed:
-        return dict(_result(plan.changed, predicted, [], before),
-                    **kind.report(sessions, desired, check_mode and plan.changed))
-    if plan.action == 'create':
-        _apply(applier, applier.create, desired, parent['index'])
-    elif plan.action == 'recreate':
+    target = None
+    if plan.action == 'recreate':
         target = recreation_target(current, desired, addresses_mode, routes_mode, kind)
-        _apply(applier, applier.delete, current)
-        _apply(applier, applier.create, target, parent['index'])
+    return LinkChange(desired, kind, state, current, plan, parent_index, target)
+
+
+def apply_link_change(sessions, change):
+    """Carry out a planned change; returns the actions taken (LinkError names those taken before a failure)."""
+    applier = LinkApplier(sessions, change.kind)
+    parent_index = change.parent_index
+    if parent_index is None and change.state != 'absent':  # a parent made earlier in the same call
+        parent_index = sessions.task.lookup_index(change.desired['parent'])
+    if change.state == 'absent':
+        _apply(applier, applier.delete, change.current)
+    elif change.plan.action == 'create':
+        _apply(applier, applier.create, change.desired, parent_index)
+    elif change.plan.action == 'recreate':
+        _apply(applier, applier.delete, change.current)
+        _apply(applier, applier.create, change.recreate_target, parent_index)
     else:
-        _apply(applier, applier.update, current, desired, plan)
+        _apply(applier, applier.update, change.current, change.desired, change.plan)
+    return applier.actions
+
+
+def reconcile_link(sessions, desired, kind, state='present', recreate=False, addresses_mode=ADD, routes_mode=ADD,
+                   check_mode=False, params=None):
+    """Bring one link to ``desired``; return ``changed``, ``link``, ``actions`` and ``diff``."""
+    change = plan_link_change(sessions, desired, kind, state, recreate, addresses_mode, routes_mode, check_mode,
+                              params)
+    if state == 'absent':
+        actions = apply_link_change(sessions, change) if change.changed and not check_mode else []
+        return _result(change.changed, {}, actions, change.before)
+    if check_mode or not change.changed:
+        return dict(_result(change.changed, change.predicted, [], change.before),
+                    **kind.report(sessions, desired, check_mode and change.changed))
+    actions = apply_link_change(sessions, change)
     sessions.invalidate()
-    after = public_state(where.read_link(desired['name'], task, KINDS))
-    return dict(_result(True, after, applier.actions, before), **kind.report(sessions, desired, False))
+    after = public_state(sessions.get(desired['netns']).read_link(desired['name'], sessions.task, KINDS))
+    return dict(_result(True, after, actions, change.before), **kind.report(sessions, desired, False))
 
 
 def _apply(applier, step, *args):

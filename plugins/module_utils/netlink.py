@@ -55,6 +55,8 @@ NSID_UNASSIGNED = 0xFFFFFFFF
 MANAGED_ROUTE_PROTOCOLS = (3, 4)  # RTPROT_BOOT (ip route add), RTPROT_STATIC
 RT_TABLE_MAIN = 254
 RTN_UNICAST = 1
+# Link groups from here on are used for a moment to delete links in one request (Namespace.delete_links).
+BATCH_GROUP_BASE = 0x554E0000
 
 
 # The kernel module behind a link kind, for the message when the kernel lacks it.
@@ -94,6 +96,10 @@ class Namespace:
                                             % (describe_netns(name), NETNS_RUN_DIR, name))
             self.ipr = IPRoute(netns=name, flags=0)
         self._links = None
+        # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.
+        self._addresses = None
+        self._routes = None
+        self._task_nsid = False  # not asked yet
 
     def __enter__(self):
         return self
@@ -109,27 +115,42 @@ class Namespace:
         """All link messages of the namespace, dumped once and cached."""
         if self._links is None or refresh:
             self._links = list(self.ipr.get_links())
+            self._by_name = {msg.get_attr('IFLA_IFNAME'): msg for msg in self._links}
+            self._by_index = {msg['index']: msg for msg in self._links}
         return self._links
 
     def invalidate(self):
         self._links = None
+        self._addresses = None
+        self._routes = None
 
     def link_msg(self, ifname=None, index=None):
-        for msg in self.links():
-            if (ifname is not None and msg.get_attr('IFLA_IFNAME') == ifname) or \
-                    (index is not None and msg['index'] == index):
-                return msg
-        return None
+        self.links()
+        if ifname is not None:
+            return self._by_name.get(ifname)
+        return self._by_index.get(index)
 
     def link_index(self, ifname):
         msg = self.link_msg(ifname=ifname)
         return msg['index'] if msg is not None else None
 
+    def lookup_index(self, ifname):
+        """The ifindex of ``ifname``, asked of the kernel for this one link (no dump), or None."""
+        try:
+            return self.ipr.link('get', ifname=ifname)[0]['index']
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise NetlinkOperationError('looking up %s in %s failed: %s'
+                                        % (ifname, describe_netns(self.name), os.strerror(exc.code))) from exc
+
     def nsid_of_task_namespace(self):
-        """The id this namespace gives the task's namespace, or None if it has none."""
-        reply = self.ipr.get_netnsid(pid=os.getpid())
-        nsid = reply.get('nsid') if reply else None
-        return None if nsid in (None, NSID_UNASSIGNED) else nsid
+        """The id this namespace gives the task's namespace, or None if it has none (asked once)."""
+        if self._task_nsid is False:
+            reply = self.ipr.get_netnsid(pid=os.getpid())
+            nsid = reply.get('nsid') if reply else None
+            self._task_nsid = None if nsid in (None, NSID_UNASSIGNED) else nsid
+        return self._task_nsid
 
     def read_link(self, ifname, task_ns, kinds):
         """The normalized state of ``ifname`` or None if there is no such link.
@@ -198,7 +219,7 @@ class Namespace:
         link is created here under a temporary name, moved and renamed, and removed again if any
         step fails.
         """
-        if target is not None and self.link_index(ifname) is not None:
+        if target is not None and self.lookup_index(ifname) is not None:
             move_after_create = True
         request = dict(kind_attrs, ifname=ifname)
         if parent_index is not None:
@@ -219,15 +240,14 @@ class Namespace:
         self.invalidate()
         moved = False
         try:
-            self.set_link(self.link_index(temporary), 'move %s to %s' % (ifname, describe_netns(target.name)),
+            self.set_link(self.lookup_index(temporary), 'move %s to %s' % (ifname, describe_netns(target.name)),
                           net_ns_fd=target.name)
             moved = True
             target.invalidate()
-            target.set_link(target.link_index(temporary), 'rename %s to %s' % (temporary, ifname), ifname=ifname)
+            target.set_link(target.lookup_index(temporary), 'rename %s to %s' % (temporary, ifname), ifname=ifname)
         except NetlinkOperationError:
             where = target if moved else self
-            where.invalidate()
-            index = where.link_index(temporary)
+            index = where.lookup_index(temporary)
             if index is not None:
                 where.delete_link(index, 'remove the half-made link %s' % temporary)
             raise
@@ -240,48 +260,81 @@ class Namespace:
         self._call(what, self.ipr.link, 'del', index=index)
         self.invalidate()
 
+    def delete_links(self, indexes, what):
+        """Delete several links of this namespace in one request.
+
+        Deleting links one by one costs an RCU grace period each (about 20 ms); a group delete
+        unregisters them all at once, and the kernel checks every link before it removes any.
+        The links are first put in a link group no other link of the namespace is in.
+        """
+        if len(indexes) == 1:
+            return self.delete_link(indexes[0], what)
+        used = {msg.get_attr('IFLA_GROUP') for msg in self.links(refresh=True)}
+        group = next(g for g in range(BATCH_GROUP_BASE, BATCH_GROUP_BASE + len(used) + 1) if g not in used)
+        grouped = []
+        try:
+            for index in indexes:
+                old = self.link_msg(index=index).get_attr('IFLA_GROUP')
+                self._call(what, self.ipr.link, 'set', index=index, group=group)
+                grouped.append((index, old))
+            self._call(what, self.ipr.link, 'del', group=group)
+        except NetlinkOperationError:
+            for index, old in grouped:  # nothing was deleted: give the links their groups back
+                try:
+                    self.ipr.link('set', index=index, group=old)
+                except NetlinkError:
+                    pass  # best effort; the error that matters is re-raised
+            raise
+        finally:
+            self.invalidate()
+
     # -- addresses and routes -----------------------------------------------
     def addresses(self, index):
         """Addresses on the link as sorted CIDR strings (IPv6 link-local left out: the kernel owns it)."""
-        result = set()
-        for msg in self.ipr.get_addr(index=index):
-            address = msg.get_attr('IFA_ADDRESS')
-            if msg['family'] == socket.AF_INET:
-                address = msg.get_attr('IFA_LOCAL') or address
-            iface = ipaddress.ip_interface('%s/%d' % (address, msg['prefixlen']))
-            if iface.version == 6 and iface.ip.is_link_local:
-                continue
-            result.add(iface.with_prefixlen)
-        return sort_addresses(result)
+        if self._addresses is None:
+            by_index = {}
+            for msg in self.ipr.get_addr():
+                address = msg.get_attr('IFA_ADDRESS')
+                if msg['family'] == socket.AF_INET:
+                    address = msg.get_attr('IFA_LOCAL') or address
+                iface = ipaddress.ip_interface('%s/%d' % (address, msg['prefixlen']))
+                if iface.version == 6 and iface.ip.is_link_local:
+                    continue
+                by_index.setdefault(msg['index'], set()).add(iface.with_prefixlen)
+            self._addresses = {i: sort_addresses(found) for i, found in by_index.items()}
+        return list(self._addresses.get(index, ()))
 
     def add_address(self, index, cidr):
         iface = ipaddress.ip_interface(cidr)
         self._call('add address %s' % cidr, self.ipr.addr, 'add', index=index,
                    address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        self.invalidate()
 
     def delete_address(self, index, cidr):
         iface = ipaddress.ip_interface(cidr)
         self._call('delete address %s' % cidr, self.ipr.addr, 'del', index=index,
                    address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        self.invalidate()
 
     def routes(self, index):
         """Operator routes through the link in the main table, normalized like user input."""
-        result = []
-        for family in (socket.AF_INET, socket.AF_INET6):
-            for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
-                if msg.get_attr('RTA_OIF') != index or msg['proto'] not in MANAGED_ROUTE_PROTOCOLS:
-                    continue
-                if msg['type'] != RTN_UNICAST:
-                    continue
-                version = 4 if family == socket.AF_INET else 6
-                dst = msg.get_attr('RTA_DST') or ('0.0.0.0' if version == 4 else '::')
-                metric = msg.get_attr('RTA_PRIORITY')
-                result.append({
-                    'dest': ipaddress.ip_network('%s/%d' % (dst, msg['dst_len'])).with_prefixlen,
-                    'gateway': msg.get_attr('RTA_GATEWAY'),
-                    'metric': default_route_metric(version) if metric is None else metric,
-                })
-        return sorted(result, key=lambda r: (r['dest'], r['gateway'] or '', r['metric']))
+        if self._routes is None:
+            by_index = {}
+            for family in (socket.AF_INET, socket.AF_INET6):
+                for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+                    if msg['proto'] not in MANAGED_ROUTE_PROTOCOLS or msg['type'] != RTN_UNICAST:
+                        continue
+                    version = 4 if family == socket.AF_INET else 6
+                    dst = msg.get_attr('RTA_DST') or ('0.0.0.0' if version == 4 else '::')
+                    metric = msg.get_attr('RTA_PRIORITY')
+                    by_index.setdefault(msg.get_attr('RTA_OIF'), []).append({
+                        'dest': ipaddress.ip_network('%s/%d' % (dst, msg['dst_len'])).with_prefixlen,
+                        'gateway': msg.get_attr('RTA_GATEWAY'),
+                        'metric': default_route_metric(version) if metric is None else metric,
+                    })
+            self._routes = {i: sorted(found, key=lambda r: (r['dest'], r['gateway'] or '', r['metric']))
+                            for i, found in by_index.items()}
+        return list(self._routes.get(index, ()))
 
     def _route_request(self, index, route):
         request = {'dst': route['dest'], 'oif': index, 'priority': route['metric'], 'table': RT_TABLE_MAIN}
@@ -291,10 +344,12 @@ class Namespace:
 
     def add_route(self, index, route):
         self._call('add route %s' % describe_route(route), self.ipr.route, 'add', **self._route_request(index, route))
+        self.invalidate()
 
     def delete_route(self, index, route):
         self._call('delete route %s' % describe_route(route), self.ipr.route, 'del',
                    **self._route_request(index, route))
+        self.invalidate()
 
     # -- helpers ------------------------------------------------------------
     def _call(self, what, func, *args, **kwargs):

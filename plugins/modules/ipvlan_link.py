@@ -188,8 +188,7 @@ IPVLAN = KINDS['ipvlan']
 def main():
     module = AnsibleModule(
         argument_spec=link_module_argument_spec(dict(
-            mode=dict(type='str', default='l2', choices=list(IPVLAN.MODES)),
-            flag=dict(type='str', default='bridge', choices=list(IPVLAN.FLAGS)),
+            IPVLAN.options,
             allow_port_mode_change=dict(type='bool', default=False),
         )),
         required_if=LINK_REQUIRED_IF,

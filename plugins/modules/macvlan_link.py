@@ -160,7 +160,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
 from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
     LINK_REQUIRED_IF,
-    MAC_ADDRESS_SPEC,
     link_module_argument_spec,
     run_link_module,
 )
@@ -170,11 +169,7 @@ MACVLAN = KINDS['macvlan']
 
 def main():
     module = AnsibleModule(
-        argument_spec=link_module_argument_spec(dict(
-            MAC_ADDRESS_SPEC,
-            mode=dict(type='str', default='bridge', choices=list(MACVLAN.MODES)),
-            source_macs=dict(type='list', elements='str'),
-        )),
+        argument_spec=link_module_argument_spec(MACVLAN.options),
         required_if=LINK_REQUIRED_IF,
         supports_check_mode=True,
     )

@@ -190,7 +190,6 @@ conflicts:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
 from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
-    MAC_ADDRESS_SPEC,
     link_module_argument_spec,
     run_link_module,
 )
@@ -201,18 +200,8 @@ VLAN = KINDS['vlan']
 def main():
     module = AnsibleModule(
         argument_spec=link_module_argument_spec(dict(
-            MAC_ADDRESS_SPEC,
-            name=dict(type='str'),
-            vlan_id=dict(type='int'),
-            protocol=dict(type='str', default='802.1Q', choices=list(VLAN.PROTOCOLS)),
-            flags=dict(type='dict', options=dict(
-                reorder_hdr=dict(type='bool'),
-                gvrp=dict(type='bool'),
-                mvrp=dict(type='bool'),
-                loose_binding=dict(type='bool'),
-            )),
-            ingress_qos_map=dict(type='dict'),
-            egress_qos_map=dict(type='dict'),
+            VLAN.options,
+            name=dict(type='str'),  # default: PARENT.VLAN_ID
         )),
         required_if=[('state', 'present', ('parent', 'vlan_id'))],
         required_one_of=[('name', 'parent')],

@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) underlay.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: links_info
+short_description: Report a host's virtual links (VLAN, macvlan, ipvlan, ...), also inside its namespaces
+version_added: 0.2.0
+description:
+  - Reads every virtual link of the namespace the task runs in and, when asked, of named network namespaces.
+    Physical devices and C(lo) are left out. It changes nothing.
+  - Each link comes with its kind and kind settings (macvlan mode, ipvlan mode and flag, VLAN id and
+    protocol), its parent (resolved across namespaces), namespace, MAC address, MTU, state, addresses and
+    routes, and whether this collection manages it (RV(links[].managed_by)).
+  - This is what the C(verify) role and users' own playbooks read. M(underlay.network.links) takes the same
+    shape as input.
+author:
+  - underlay.network contributors (@underlay-network)
+options:
+  namespaces:
+    description:
+      - Named namespaces to read as well, as C(ip netns list) shows them. V(all) reads every named namespace.
+      - A listed namespace that does not exist makes the module fail and says which.
+    type: list
+    elements: str
+    default: []
+  managed_only:
+    description:
+      - Only links this collection created (those carrying its marker).
+    type: bool
+    default: false
+  kinds:
+    description:
+      - Only links of these kinds (for example V(vlan), V(macvlan), V(ipvlan), V(veth)). All virtual kinds when empty.
+    type: list
+    elements: str
+    default: []
+requirements:
+  - pyroute2 >= 0.9
+attributes:
+  check_mode:
+    support: full
+    description: It only reads, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+notes:
+  - Needs C(CAP_NET_ADMIN) to look into other namespaces, as C(ip netns exec) does.
+seealso:
+  - module: underlay.network.links
+'''
+
+EXAMPLES = r'''
+- name: Every virtual link of the host and of its namespaces
+  underlay.network.links_info:
+    namespaces: [all]
+  register: underlay
+
+- name: The VLAN ids on the trunk
+  ansible.builtin.debug:
+    msg: "{{ underlay.links | selectattr('kind', 'eq', 'vlan') | map(attribute='vlan_id') | list }}"
+
+- name: Only what this collection manages, macvlan and ipvlan only
+  underlay.network.links_info:
+    managed_only: true
+    kinds: [macvlan, ipvlan]
+'''
+
+RETURN = r'''
+links:
+  description:
+    - The links, those of the task's namespace first, then by namespace and name.
+    - Kind-specific keys are present for their kind only. V(macvlan) has C(mode) and C(source_macs).
+      V(ipvlan) has C(mode) and C(flag). V(vlan) has C(vlan_id), C(protocol), C(flags), C(ingress_qos_map)
+      and C(egress_qos_map).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Link name.
+      type: str
+    kind:
+      description: Link kind as the kernel names it.
+      type: str
+    netns:
+      description: The namespace the link is in; null for the task's own.
+      type: str
+    parent:
+      description:
+        - The link it is stacked on, in the task's namespace; null when it has none or the parent is in
+          a namespace other than the task's.
+      type: str
+    mac_address:
+      description: MAC address.
+      type: str
+    mtu:
+      description: MTU.
+      type: int
+    admin_state:
+      description: V(up) or V(down).
+      type: str
+    addresses:
+      description: Addresses in CIDR form (IPv6 link-local left out).
+      type: list
+      elements: str
+    routes:
+      description: Static routes through the link in the main table (C(dest), C(gateway), C(metric)).
+      type: list
+      elements: dict
+    managed_by:
+      description:
+        - The collection's marker when it created the link (V(underlay.network) or V(underlay.network/MODULE)),
+          else null.
+      type: str
+  sample:
+    - {name: eth1.10, kind: vlan, netns: null, parent: eth1, vlan_id: 10, protocol: 802.1Q, mtu: 1500,
+       mac_address: '52:54:00:12:34:56', admin_state: up, addresses: [192.0.2.1/24], routes: [],
+       managed_by: underlay.network}
+    - {name: eth0, kind: macvlan, netns: web1, parent: eth1.10, mode: bridge, source_macs: [], mtu: 1500,
+       mac_address: '02:42:c0:00:02:0a', admin_state: up, addresses: [192.0.2.10/24], routes: [],
+       managed_by: underlay.network}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
+from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions, read_virtual_links
+from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            namespaces=dict(type='list', elements='str', default=[]),
+            managed_only=dict(type='bool', default=False),
+            kinds=dict(type='list', elements='str', default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    require_pyroute2(module)
+    params = module.params
+    try:
+        with Sessions() as sessions:
+            links = read_virtual_links(sessions, params['namespaces'], params['managed_only'], params['kinds'])
+    except (LinkError, ValidationError, NetlinkOperationError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, links=links)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,230 @@
+"""The aggregate links module and links_info through Ansible on this machine's kernel (macvlan).
+
+The task runs inside a lab host (a namespace whose eth0 is a veth to the lab
+switch) through the netns connection; every namespace the module creates has
+the lab's prefix, so the lab removes it whatever happens. Results are read back
+with raw pyroute2 (harness.read_link), not with the collection's code. VLAN
+stacking and ipvlan are covered in tests/kernel/test_links.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from harness import netlink_dump, read_link
+from pyroute2 import IPRoute, netns
+
+LINKS = 'underlay.network.links'
+INFO = 'underlay.network.links_info'
+MARKER = 'underlay.network'
+
+
+@pytest.fixture
+def host(lab):
+    lab.up_switch()
+    return lab.add_host('h1', address='172.28.252.45/20')
+
+
+@pytest.fixture
+def play(ansible, host):
+    inventory = {host: {'ansible_connection': 'underlay.network.netns'}}
+
+    def play(tasks, check=False, diff=False):
+        return ansible.play(tasks, hosts=dict(inventory), check=check, diff=diff)
+    return play
+
+
+def links_task(state='merged', **args):
+    return {'name': 'links', LINKS: dict(args, state=state), 'ignore_errors': True}
+
+
+def host_config(lab):
+    """A shim with a /32 and a route in the lab host, and two 'containers' on the same uplink."""
+    c1, c2 = lab.ns('c1'), lab.ns('c2')
+    return {
+        'namespaces': [{'name': c1}, {'name': c2, 'sysctls': {'net.ipv4.ip_forward': 1}}],
+        'links': [
+            {'kind': 'macvlan', 'name': 'shim', 'parent': 'eth0', 'addresses': ['172.28.248.254/32'],
+             'routes': [{'dest': '172.28.248.0/28'}]},
+            {'kind': 'macvlan', 'name': 'eth0', 'parent': 'eth0', 'netns': c1, 'addresses': ['172.28.248.1/20']},
+            {'kind': 'macvlan', 'name': 'eth0', 'parent': 'eth0', 'netns': c2, 'mode': 'private',
+             'addresses': ['172.28.248.2/20']},
+        ],
+    }
+
+
+def add_handmade_macvlan(host, name, alias=None):
+    """A link this collection did not create (no marker) or that another module owns (alias)."""
+    with IPRoute(netns=host, flags=0) as ipr:
+        parent = ipr.link_lookup(ifname='eth0')[0]
+        ipr.link('add', ifname=name, kind='macvlan', link=parent, macvlan_mode='bridge')
+        if alias:
+            ipr.link('set', index=ipr.link_lookup(ifname=name)[0], ifalias=alias)
+
+
+def test_merged_creates_everything_check_mode_first_then_rerun_is_unchanged(lab, host, play):
+    config = host_config(lab)
+    c1, c2 = lab.ns('c1'), lab.ns('c2')
+    before = netlink_dump(host)
+
+    check = play([links_task(config=config)], check=True, diff=True).last
+    assert not check.failed, check
+    assert check.changed and check['summary']['created'] == 3
+    assert netlink_dump(host) == before and c1 not in netns.listnetns(), 'check mode changed something'
+    assert set(check['diff']['after']['links']) == {'shim', c1 + '/eth0', c2 + '/eth0'}
+
+    result = play([links_task(config=config)]).last
+    assert not result.failed, result
+    assert result['summary'] == {'created': 3, 'updated': 0, 'recreated': 0, 'unchanged': 0, 'deleted': 0,
+                                 'namespaces_changed': 2, 'namespaces_deleted': 0}
+    # Namespaces first, then the links in them.
+    assert result['actions'].index("create netns '%s'" % c1) < result['actions'].index(
+        '%s/eth0: create macvlan eth0 in netns \'%s\'' % (c1, c1))
+    shim = read_link(host, 'shim')
+    assert shim['alias'] == MARKER and shim['addresses'] == ['172.28.248.254/32']
+    assert read_link(c2, 'eth0')['data']['IFLA_MACVLAN_MODE'] == 'private'
+    assert read_link(c1, 'eth0')['alias'] == MARKER
+    assert [link['managed_by'] for link in result['links']] == [MARKER] * 3
+    with IPRoute(netns=host, flags=0) as ipr:
+        assert any(r.get_attr('RTA_DST') == '172.28.248.0' and r['dst_len'] == 28 for r in ipr.get_routes())
+
+    again = play([links_task(config=config)]).last
+    assert not again.failed and not again.changed, again
+    assert again['summary']['unchanged'] == 3 and again['actions'] == []
+
+
+def test_replaced_makes_addresses_exact_where_merged_keeps_extra_ones(lab, host, play):
+    config = host_config(lab)
+    assert not play([links_task(config=config)]).last.failed
+    with IPRoute(netns=host, flags=0) as ipr:
+        ipr.addr('add', index=ipr.link_lookup(ifname='shim')[0], address='172.28.249.9', prefixlen=32)
+
+    merged = play([links_task(config=config)]).last
+    assert not merged.failed and not merged.changed, merged
+    assert '172.28.249.9/32' in read_link(host, 'shim')['addresses']
+
+    replaced = play([links_task('replaced', config=config)], diff=True).last
+    assert not replaced.failed and replaced.changed, replaced
+    assert read_link(host, 'shim')['addresses'] == ['172.28.248.254/32']
+    assert replaced['summary']['updated'] == 1 and replaced['summary']['unchanged'] == 2
+    assert replaced['diff']['before']['links']['shim']['addresses'] == ['172.28.248.254/32', '172.28.249.9/32']
+
+
+def test_overridden_prunes_only_links_with_the_marker(lab, host, play):
+    config = host_config(lab)
+    c1 = lab.ns('c1')
+    tasks = [links_task(config=config),
+             # Made by the per-object module: the same marker, so the aggregate may prune it.
+             {'name': 'single', 'underlay.network.macvlan_link': {'name': 'old1', 'parent': 'eth0'}},
+             {'name': 'single in c1', 'underlay.network.macvlan_link': {'name': 'old2', 'parent': 'eth0',
+                                                                        'netns': c1}}]
+    assert not any(r.failed for r in play(tasks).results)
+    add_handmade_macvlan(host, 'handmade')
+    add_handmade_macvlan(host, 'dockers', alias='underlay.network/docker_vlan_network')
+    config['links'] = [link for link in config['links'] if link['name'] == 'shim' or link['netns'] == c1]
+    config['namespaces'] = [{'name': c1}]
+
+    check = play([links_task('overridden', config=config)], check=True).last
+    assert not check.failed and check.changed, check
+    assert read_link(host, 'old1') is not None, 'check mode deleted a link'
+
+    result = play([links_task('overridden', config=config)]).last
+    assert not result.failed, result
+    # c2 is no longer declared, so it is out of scope: its marked eth0 stays (namespaces carry no marker).
+    assert result['deleted'] == ['old1', c1 + '/old2']
+    assert read_link(host, 'old1') is None and read_link(c1, 'old2') is None
+    assert read_link(host, 'handmade') is not None, 'a link without the marker was removed'
+    assert read_link(host, 'dockers') is not None, "a link docker_vlan_network owns was removed"
+    assert read_link(host, 'shim') is not None and read_link(c1, 'eth0') is not None
+    assert read_link(lab.ns('c2'), 'eth0') is not None
+
+    again = play([links_task('overridden', config=config)]).last
+    assert not again.failed and not again.changed, again
+
+
+def test_deleted_removes_declared_links_and_namespaces_or_everything_marked(lab, host, play):
+    config = host_config(lab)
+    c1, c2 = lab.ns('c1'), lab.ns('c2')
+    assert not play([links_task(config=config)]).last.failed
+    add_handmade_macvlan(host, 'handmade')
+
+    one = play([links_task('deleted', config={'namespaces': [{'name': c2}],
+                                              'links': [{'kind': 'macvlan', 'name': 'eth0', 'netns': c1}]})]).last
+    assert not one.failed, one
+    assert c2 not in netns.listnetns() and c1 in netns.listnetns()
+    assert read_link(c1, 'eth0') is None and read_link(host, 'shim') is not None
+
+    everything = play([links_task('deleted')]).last
+    assert not everything.failed, everything
+    assert everything['deleted'] == ['shim']
+    assert read_link(host, 'shim') is None and read_link(host, 'handmade') is not None
+
+    again = play([links_task('deleted')]).last
+    assert not again.failed and not again.changed, again
+
+
+def test_bad_input_fails_before_anything_changes(lab, host, play):
+    c1 = lab.ns('c1')
+    good = {'kind': 'macvlan', 'name': 'fine', 'parent': 'eth0'}
+    cases = {
+        'vlan_id applies to kind vlan only': [good, {'kind': 'macvlan', 'name': 'm', 'parent': 'eth0',
+                                                     'vlan_id': 10}],
+        'both declare fine': [good, dict(good)],
+        'parent is required': [good, {'kind': 'macvlan', 'name': 'm'}],
+        "netns '%s' does not exist and is not in config.namespaces" % lab.ns('nope'):
+            [good, {'kind': 'macvlan', 'name': 'm', 'parent': 'eth0', 'netns': lab.ns('nope')}],
+        "parent 'nosuch' does not exist": [good, {'kind': 'macvlan', 'name': 'm', 'parent': 'nosuch'}],
+        'config.links[1] (m): addresses': [good, {'kind': 'macvlan', 'name': 'm', 'parent': 'eth0',
+                                                  'addresses': ['10.0.0.300/24']}],
+        'mtu 9000 is larger than the MTU 1500 of parent eth0': [good, {'kind': 'macvlan', 'name': 'm',
+                                                                       'parent': 'eth0', 'mtu': 9000}],
+    }
+    before = netlink_dump(host)
+    run = play([links_task(config={'namespaces': [{'name': c1}], 'links': links}) for links in cases.values()])
+    for expected, result in zip(cases, run.results, strict=True):
+        assert result.failed and expected in result['msg'], (expected, result.get('msg'))
+    assert netlink_dump(host) == before and c1 not in netns.listnetns(), 'a failed call changed something'
+
+
+def test_a_kernel_refusal_midway_reports_what_was_applied(lab, host, play):
+    """The second link's route has a gateway that is not on-link: the kernel refuses it (ENETUNREACH)."""
+    links = [{'kind': 'macvlan', 'name': 'first', 'parent': 'eth0', 'addresses': ['172.28.250.1/32']},
+             {'kind': 'macvlan', 'name': 'second', 'parent': 'eth0', 'addresses': ['172.28.250.2/32'],
+              'routes': [{'dest': '10.77.0.0/16', 'gateway': '192.0.2.1'}]},
+             {'kind': 'macvlan', 'name': 'third', 'parent': 'eth0'}]
+    result = play([links_task(config={'links': links})]).last
+    assert result.failed and result.changed, result
+    assert result['failed_object'] == 'link second' and result['not_attempted'] == ['third']
+    assert 'first: create macvlan first' in result['applied'][0]
+    assert "second: create macvlan second in the task's network namespace" in result['applied']
+    assert 'Network is unreachable' in result['msg'] and 'not attempted: third' in result['msg']
+    # Exactly what the result says: first converged, second removed again, third not made.
+    assert read_link(host, 'first')['addresses'] == ['172.28.250.1/32']
+    assert read_link(host, 'second') is None and read_link(host, 'third') is None
+
+    links[1]['routes'] = [{'dest': '10.77.0.0/16'}]
+    fixed = play([links_task(config={'links': links})]).last
+    assert not fixed.failed and fixed['summary']['created'] == 2 and fixed['summary']['unchanged'] == 1, fixed
+
+
+def test_links_info_reports_kinds_namespaces_and_the_marker(lab, host, play):
+    config = host_config(lab)
+    c1 = lab.ns('c1')
+    add_handmade_macvlan(host, 'handmade')
+    run = play([links_task(config=config),
+                {'name': 'info', INFO: {'namespaces': [c1]}, 'register': 'info'},
+                {'name': 'managed', INFO: {'managed_only': True, 'kinds': ['macvlan']}},
+                {'name': 'missing', INFO: {'namespaces': [lab.ns('nope')]}, 'ignore_errors': True}])
+    created, info, managed, missing = run.results
+    assert not created.failed and not info.failed and not info.changed, info
+    by_id = {(link['netns'], link['name']): link for link in info['links']}
+    # The lab host's uplink eth0 is a veth (virtual, so reported); lo has no kind and is left out.
+    assert set(by_id) == {(None, 'eth0'), (None, 'shim'), (None, 'handmade'), (c1, 'eth0')}
+    assert by_id[(None, 'eth0')]['kind'] == 'veth' and by_id[(None, 'eth0')]['managed_by'] is None
+    shim = by_id[(None, 'shim')]
+    assert (shim['kind'], shim['mode'], shim['parent'], shim['managed_by']) == ('macvlan', 'bridge', 'eth0', MARKER)
+    assert shim['addresses'] == ['172.28.248.254/32']
+    assert shim['routes'] == [{'dest': '172.28.248.0/28', 'gateway': None, 'metric': 0}]
+    assert by_id[(c1, 'eth0')]['parent'] == 'eth0' and by_id[(c1, 'eth0')]['addresses'] == ['172.28.248.1/20']
+    assert by_id[(None, 'handmade')]['managed_by'] is None
+    assert [link['name'] for link in managed['links']] == ['shim']
+    assert missing.failed and "netns '%s' does not exist" % lab.ns('nope') in missing['msg']

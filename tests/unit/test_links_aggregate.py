@@ -1,0 +1,118 @@
+"""The aggregate links module's pure planning: input validation, stacking order, ipvlan ports."""
+
+import pytest
+
+from ansible_collections.underlay.network.plugins.module_utils.links_aggregate import (
+    LINK_ENTRY_SPEC,
+    _stacking_depths,
+    check_ipvlan_ports,
+    desired_links,
+    desired_namespaces,
+    link_id,
+    stacking_order,
+)
+from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
+
+
+def entry(**options):
+    """A config.links entry as Ansible hands it over: every option present, None when not given."""
+    base = dict.fromkeys(LINK_ENTRY_SPEC)
+    base.update(options)
+    return base
+
+
+def names(ordered):
+    return [(link['name'], depth) for link, depth in ordered]
+
+
+def test_links_declared_on_declared_links_come_after_them_whatever_the_input_order():
+    links = desired_links([
+        entry(kind='macvlan', name='c1', parent='eth1.10', netns='web1'),
+        entry(kind='macvlan', name='shim10', parent='eth1.10'),
+        entry(kind='vlan', parent='eth1', vlan_id=10),
+        entry(kind='ipvlan', name='i1', parent='eth1.20'),
+        entry(kind='vlan', parent='eth1', vlan_id=20),
+        entry(kind='macvlan', name='plain', parent='eth0'),
+    ], 'merged')
+    assert names(stacking_order(links)) == [('eth1.10', 0), ('eth1.20', 0), ('plain', 0), ('c1', 1),
+                                            ('shim10', 1), ('i1', 1)]
+
+
+def test_a_link_in_a_namespace_is_never_a_parent():
+    # eth1.10 inside web1 has the same name as the VLAN in the task's namespace, but parents live there.
+    links = desired_links([entry(kind='macvlan', name='x', parent='eth1.10'),
+                           entry(kind='macvlan', name='eth1.10', parent='eth0', netns='web1')], 'merged')
+    assert names(stacking_order(links)) == [('x', 0), ('eth1.10', 0)]
+
+
+def test_links_stacked_in_a_loop_are_refused():
+    links = desired_links([entry(kind='macvlan', name='a', parent='b'),
+                           entry(kind='macvlan', name='b', parent='a')], 'merged')
+    with pytest.raises(ValidationError, match='stacked on each other in a loop: a -> b -> a|loop'):
+        stacking_order(links)
+
+
+@pytest.mark.parametrize('entries, message', [
+    ([entry(kind='macvlan', name='m', parent='eth0', vlan_id=10)],
+     r'config.links\[0\] \(m\): vlan_id applies to kind vlan only, not to macvlan'),
+    ([entry(kind='ipvlan', name='i', parent='eth0', mac_address='02:00:00:00:00:01')],
+     'mac_address applies to kind macvlan and vlan only'),
+    ([entry(kind='macvlan', name='m', parent='eth0', source_macs=['02:00:00:00:00:01'])],
+     'source_macs is only used with mode=source'),
+    ([entry(kind='macvlan', name='m')], r'config.links\[0\] \(m\): parent is required'),
+    ([entry(kind='vlan', parent='eth1')], 'name is required unless parent and vlan_id are given'),
+    ([entry(kind='vlan', parent='eth1', vlan_id=4095)], 'vlan_id 4095 is out of range'),
+    ([entry(kind='vlan', parent='eth1', vlan_id=10), entry(kind='vlan', name='eth1.10', parent='eth1', vlan_id=11)],
+     r'config.links\[0\] and config.links\[1\] \(eth1.10\) both declare eth1.10'),
+    ([entry(kind='macvlan', name='m', parent='eth0', addresses=['10.0.0.1'])], r'config.links\[0\] \(m\): addresses'),
+    ([entry(kind='macvlan', name='m', parent='eth0', mode='l2')], "mode 'l2' is not a macvlan mode"),
+])
+def test_bad_entries_name_the_entry_and_the_fix(entries, message):
+    with pytest.raises(ValidationError, match=message):
+        desired_links(entries, 'merged')
+
+
+def test_the_same_name_in_two_namespaces_is_two_links():
+    links = desired_links([entry(kind='macvlan', name='eth0', parent='eth0', netns='a'),
+                           entry(kind='macvlan', name='eth0', parent='eth0', netns='b')], 'merged')
+    assert [link_id(link['netns'], link['name']) for link in links] == ['a/eth0', 'b/eth0']
+
+
+def test_replaced_and_overridden_want_exactly_what_is_declared_merged_only_adds():
+    declared = [entry(kind='macvlan', name='m', parent='eth0')]
+    merged = desired_links(declared, 'merged')[0]
+    assert merged['addresses'] is None and merged['routes'] is None  # not managed
+    for state in ('replaced', 'overridden'):
+        exact = desired_links(declared, state)[0]
+        assert exact['addresses'] == [] and exact['routes'] == []
+
+
+def test_deleted_needs_only_the_identity():
+    links = desired_links([entry(kind='macvlan', name='m'), entry(kind='vlan', parent='eth1', vlan_id=10)], 'deleted')
+    assert [link['name'] for link in links] == ['m', 'eth1.10']
+
+
+def test_ipvlans_on_one_parent_must_agree_on_the_port_mode():
+    links = desired_links([entry(kind='ipvlan', name='a', parent='eth1', mode='l2'),
+                           entry(kind='ipvlan', name='b', parent='eth1', mode='l3', netns='x'),
+                           entry(kind='ipvlan', name='c', parent='eth2', mode='l3')], 'merged')
+    with pytest.raises(ValidationError, match=r'a \(l2, bridge\) and x/b \(l3, bridge\) share parent eth1'):
+        check_ipvlan_ports(links)
+    check_ipvlan_ports([links[0], links[2]])
+
+
+def test_namespaces_are_validated_and_declared_once():
+    assert [ns['name'] for ns in desired_namespaces([{'name': 'a', 'sysctls': {}}])] == ['a']
+    with pytest.raises(ValidationError, match=r'config.namespaces\[0\] and \[1\] both declare a'):
+        desired_namespaces([{'name': 'a'}, {'name': 'a'}])
+    with pytest.raises(ValidationError, match=r'config.namespaces\[0\]'):
+        desired_namespaces([{'name': 'a/b'}])
+
+
+def test_deletion_depths_put_links_on_a_doomed_parent_first():
+    states = [{'name': 'eth1.10', 'netns': None, 'parent': 'eth1'},
+              {'name': 'shim', 'netns': None, 'parent': 'eth1.10'},
+              {'name': 'eth0', 'netns': 'web', 'parent': 'eth1.10'},
+              {'name': 'other', 'netns': None, 'parent': 'eth0'}]
+    assert [(s['name'], depth) for s, depth in _stacking_depths(states)] == [
+        ('eth1.10', 0), ('shim', 1), ('eth0', 1), ('other', 0)]

@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 pytest = if [ -d $(1) ]; then $(BIN)/pytest $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
          else echo "$(1) does not exist: skipped"; fi
 
-.PHONY: test venv lint sanity unit integration kernel demo changelog clean
+.PHONY: test venv lint sanity unit integration kernel demo benchmark changelog clean
 # Prerequisites run one at a time, left to right: `test` keeps its order even under -j.
 .NOTPARALLEL:
 
@@ -68,6 +68,10 @@ PLAYBOOK := $(BIN)/ansible-playbook -i lab/inventory.yml playbooks/site.yml
 demo: venv
 	trap '$(LABCTL) down || exit 1' EXIT; \
 	$(LABCTL) up && $(PLAYBOOK)
+
+# Not part of `make test`: about 40 minutes, figures in benchmarks/results/ (see benchmarks/README.md).
+benchmark: venv
+	$(PY) benchmarks/links_benchmark.py $(BENCHMARK_ARGS)
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

@@ -194,8 +194,9 @@ class LinkApplier:
         self.actions = []
 
     def _do(self, session, action, method, *args, **kwargs):
-        getattr(session, method)(*args, **kwargs)
+        outcome = getattr(session, method)(*args, **kwargs)
         self.actions.append(action)
+        return outcome
 
     def create(self, target, parent_index):
         """Create the link in its namespace (``Namespace.create_link`` picks the way), then converge it.
@@ -204,17 +205,22 @@ class LinkApplier:
         """
         task, where = self.sessions.task, self.sessions.get(target['netns'])
         name = target['name']
-        self._do(task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
-                 'create_link', name, self.kind.encode(target), parent_index=parent_index,
-                 mtu=target.get('mtu'), mac_address=target.get('mac_address'),
-                 target=where if target['netns'] is not None else None,
-                 move_after_create=self.kind.move_after_create)
-        index = where.lookup_index(name)
+        admin_state = target.get('admin_state')
+        index, created_up = self._do(
+            task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
+            'create_link', name, self.kind.encode(target), parent_index=parent_index, mtu=target.get('mtu'),
+            mac_address=target.get('mac_address'), target=where if target['netns'] is not None else None,
+            move_after_create=self.kind.move_after_create, up=admin_state == 'up')
+        if created_up:
+            self.actions.append('set admin_state up')
+            admin_state = None
+        if index is None:
+            index = where.lookup_index(name)
         try:
             where.set_link(index, 'mark %s as created by this collection' % name,
                            ifalias=target.get('managed_by') or MANAGED_MARKER)
             self.converge(where, index, addresses_add=target.get('addresses') or (), routes_add=target.get('routes')
-                          or (), admin_state=target.get('admin_state'))
+                          or (), admin_state=admin_state)
         except NetlinkOperationError as exc:
             where.delete_link(index, 'remove the half-made link %s' % name)
             raise LinkError('%s; the new link %s was removed again, so nothing is half-applied' % (exc, name)) from exc

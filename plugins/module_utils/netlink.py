@@ -14,9 +14,11 @@ described by ``LinkKind`` objects in ``link_kinds.py``.
 from __future__ import annotations
 
 import errno
+import importlib.util
 import ipaddress
 import os
 import socket
+import sys
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -27,8 +29,49 @@ from ansible_collections.underlay.network.plugins.module_utils.validation import
     sort_addresses,
 )
 
+
+def _register_pyroute2_package():
+    """Make ``import pyroute2.<submodule>`` skip the package's ``__init__``.
+
+    That ``__init__`` imports every netlink family pyroute2 knows (conntrack, nftables, wireguard,
+    nl80211, ...): about 50 ms of every task, for nothing. Only rtnetlink and the namespace helpers
+    are used here, so the package is registered without running it and the submodules are imported
+    on their own. A pyroute2 already imported (or not installed) is left as it is.
+    """
+    if 'pyroute2' in sys.modules:
+        return
+    spec = importlib.util.find_spec('pyroute2')
+    if spec is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def complete(name):
+        """Anyone else in the process still gets all of pyroute2: a submodule by itself, any other
+        name (``from pyroute2 import IPRoute``) by running the package's own ``__init__`` after all."""
+        try:
+            return importlib.import_module('pyroute2.' + name)
+        except ImportError:
+            pass
+        del package.__getattr__
+        spec.loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = complete
+    sys.modules['pyroute2'] = package
+
+
+def _forget_pyroute2():
+    for name in [name for name in sys.modules if name == 'pyroute2' or name.startswith('pyroute2.')]:
+        del sys.modules[name]
+
+
 try:
-    from pyroute2 import IPRoute
+    _register_pyroute2_package()
+    try:
+        from pyroute2.iproute.linux import IPRoute
+    except Exception:  # noqa: BLE001 - another pyroute2 layout: import it the ordinary way
+        _forget_pyroute2()
+        from pyroute2 import IPRoute
     from pyroute2.netlink import nla
     from pyroute2.netlink.exceptions import NetlinkError
     from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
@@ -64,7 +107,11 @@ KERNEL_MODULES = {'vlan': '8021q', 'macvlan': 'macvlan', 'ipvlan': 'ipvlan'}
 
 
 class NetlinkOperationError(Exception):
-    """A netlink request the kernel refused; the message says what was asked."""
+    """A netlink request the kernel refused; the message says what was asked, ``code`` is the errno."""
+
+    def __init__(self, msg, code=None):
+        super().__init__(msg)
+        self.code = code
 
 
 def require_pyroute2(module):
@@ -100,6 +147,7 @@ class Namespace:
         self._addresses = None
         self._routes = None
         self._task_nsid = False  # not asked yet
+        self._last_index = None  # the highest ifindex seen or handed out here
 
     def __enter__(self):
         return self
@@ -117,7 +165,24 @@ class Namespace:
             self._links = list(self.ipr.get_links())
             self._by_name = {msg.get_attr('IFLA_IFNAME'): msg for msg in self._links}
             self._by_index = {msg['index']: msg for msg in self._links}
+            self._last_index = max([self._last_index or 0] + list(self._by_index))
         return self._links
+
+    def unused_index(self, *others):
+        """An ifindex no link of this namespace (nor of ``others``) has, for a new link: asking the kernel
+        for the new link's index afterwards would cost a request (and a full decode) per link.
+
+        A link created from here into another namespace needs one free in both: the kernel looks the
+        index up here first (and would take the request for a change of that link).
+        """
+        sessions = (self,) + others
+        for session in sessions:
+            if session._last_index is None:
+                session.links()
+        index = max(session._last_index for session in sessions) + 1
+        for session in sessions:
+            session._last_index = index
+        return index
 
     def invalidate(self):
         self._links = None
@@ -209,7 +274,7 @@ class Namespace:
         return parent.get_attr('IFLA_IFNAME') if parent is not None else None
 
     def create_link(self, ifname, kind_attrs, parent_index=None, mtu=None, mac_address=None, target=None,
-                    move_after_create=False):
+                    move_after_create=False, up=False):
         """Create a link stacked on ``parent_index`` (a link of this session's namespace).
 
         With ``target`` (another ``Namespace``) the link ends up there under ``ifname``. The kernel
@@ -218,6 +283,9 @@ class Namespace:
         with an ``eth0``), and its ipvlan driver refuses it always (``move_after_create``). Then the
         link is created here under a temporary name, moved and renamed, and removed again if any
         step fails.
+
+        With ``up`` the link is created up (one request less) unless it is moved afterwards, which
+        takes it down again. Returns the new link's index (None: look it up) and whether it is up.
         """
         if target is not None and self.lookup_index(ifname) is not None:
             move_after_create = True
@@ -232,9 +300,24 @@ class Namespace:
         if target is not None and not move_after_create:
             request['net_ns_fd'] = target.name
         if target is None or not move_after_create:
-            self._call(what, self.ipr.link, 'add', **request)
+            if up:
+                request['state'] = 'up'
+            request['index'] = self.unused_index(*([target] if target is not None else []))
+            try:
+                self._call(what, self.ipr.link, 'add', **request)
+            except NetlinkOperationError as exc:
+                if exc.code not in (errno.EBUSY, errno.EEXIST):
+                    raise
+                # The index went to another link meanwhile (or the refusal has another reason): let the
+                # kernel choose, and a real refusal comes back again.
+                del request['index']
+                self._call(what, self.ipr.link, 'add', **request)
+                for session in (self, target):  # learn the taken indexes from the next dump
+                    if session is not None:
+                        session._last_index = None
+                        session.invalidate()
             self.invalidate()
-            return
+            return request.get('index'), up
         request['ifname'] = temporary = 'ul%s' % os.urandom(5).hex()
         self._call(what, self.ipr.link, 'add', **request)
         self.invalidate()
@@ -251,6 +334,7 @@ class Namespace:
             if index is not None:
                 where.delete_link(index, 'remove the half-made link %s' % temporary)
             raise
+        return None, False
 
     def set_link(self, index, what, **attrs):
         self._call(what, self.ipr.link, 'set', index=index, **attrs)
@@ -361,7 +445,8 @@ class Namespace:
             if exc.code == errno.EOPNOTSUPP and args[:1] == ('add',) and kind:
                 reason += ' (this kernel has no %s links: it needs the kernel module %s)' % (
                     kind, KERNEL_MODULES.get(kind, kind))
-            raise NetlinkOperationError('%s in %s failed: %s' % (what, describe_netns(self.name), reason)) from exc
+            raise NetlinkOperationError('%s in %s failed: %s' % (what, describe_netns(self.name), reason),
+                                        exc.code) from exc
 
 
 def describe_route(route):

@@ -9,13 +9,17 @@ stacking and ipvlan are covered in tests/kernel/test_links.py.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
-from harness import netlink_dump, read_link
+from harness import ROOT, netlink_dump, read_link
 from pyroute2 import IPRoute, netns
 
 LINKS = 'underlay.network.links'
 INFO = 'underlay.network.links_info'
 MARKER = 'underlay.network'
+# The checkout as a collection (scripts/bootstrap.sh links it), for the one test of the netlink core itself.
+COLLECTIONS = ROOT / '.cache' / 'collections'
 
 
 @pytest.fixture
@@ -228,3 +232,27 @@ def test_links_info_reports_kinds_namespaces_and_the_marker(lab, host, play):
     assert by_id[(None, 'handmade')]['managed_by'] is None
     assert [link['name'] for link in managed['links']] == ['shim']
     assert missing.failed and "netns '%s' does not exist" % lab.ns('nope') in missing['msg']
+
+
+def test_a_chosen_ifindex_that_got_taken_falls_back_to_the_kernels_choice(host):
+    """New links get an ifindex chosen from the dump (no lookup per link); if another link took it meanwhile,
+    the kernel refuses (EBUSY) and the link is created again with an index the kernel picks."""
+    if str(COLLECTIONS) not in sys.path:
+        sys.path.insert(0, str(COLLECTIONS))
+    from ansible_collections.underlay.network.plugins.module_utils.netlink import Namespace
+
+    with Namespace(host) as session, IPRoute(netns=host, flags=0) as ipr:
+        parent = ipr.link_lookup(ifname='eth0')[0]
+        next_free = max(msg['index'] for msg in session.links()) + 1
+        ipr.link('add', ifname='squatter', kind='macvlan', link=parent, index=next_free)  # behind its back
+        index, up = session.create_link('m1', {'kind': 'macvlan', 'macvlan_mode': 'bridge'}, parent_index=parent,
+                                        up=True)
+        second, _up = session.create_link('m2', {'kind': 'macvlan', 'macvlan_mode': 'bridge'}, parent_index=parent)
+    assert index is None and up, 'the taken index must be given up, and the kernel asked to choose'
+    assert read_link(host, 'm1')['up'] and read_link(host, 'squatter') is not None
+    assert second == ipr_index(host, 'm2') and second not in (next_free, ipr_index(host, 'm1'))
+
+
+def ipr_index(ns, name):
+    with IPRoute(netns=ns, flags=0) as ipr:
+        return ipr.link_lookup(ifname=name)[0]

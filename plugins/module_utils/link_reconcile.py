@@ -95,8 +95,9 @@ def desired_link(params, kind):
 class Sessions:
     """Netlink sessions by namespace name (``None``: the task's namespace), opened once."""
 
-    def __init__(self, created_later=()):
+    def __init__(self, created_later=(), whole=False):
         self._open = {}
+        self.whole = whole  # read whole namespaces (the aggregate) rather than one link at a time
         # Namespaces the caller creates after planning: links planned in them start from nothing.
         self.created_later = set(created_later)
 
@@ -105,7 +106,7 @@ class Sessions:
             if name is not None and not namespace_exists(name):
                 raise LinkError("netns '%s' does not exist; this module never creates namespaces: "
                                 'add an underlay.network.netns task (state: present) before it' % name)
-            self._open[name] = Namespace(name)
+            self._open[name] = Namespace(name, whole=self.whole)
         return self._open[name]
 
     @property

@@ -470,7 +470,7 @@ def report(sessions, plan, actions, check_mode):
 
 def converge_host(config, state=MERGED, recreate=False, allow_port_mode_change=False, check_mode=False):
     """The whole links module: plan, apply unless check mode, report."""
-    with Sessions() as sessions:
+    with Sessions(whole=True) as sessions:
         plan = plan_host(sessions, config, state, recreate, allow_port_mode_change, check_mode)
         actions = apply_host(sessions, plan) if plan.changed and not check_mode else []
         return report(sessions, plan, actions, check_mode)

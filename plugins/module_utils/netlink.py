@@ -133,8 +133,11 @@ class Namespace:
     must never make).
     """
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, whole=False):
         self.name = name
+        # whole: the caller reads many links (the aggregate), so one dump of the namespace serves them all;
+        # otherwise a link is asked for by name or index, one message, however many links the namespace has.
+        self.whole = whole
         if name is None:
             self.ipr = IPRoute()
         else:
@@ -143,6 +146,7 @@ class Namespace:
                                             % (describe_netns(name), NETNS_RUN_DIR, name))
             self.ipr = IPRoute(netns=name, flags=0)
         self._links = None
+        self._single = {}  # ('name' or 'index', value) -> link message or None, without a dump
         # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.
         self._addresses = None
         self._routes = None
@@ -186,14 +190,30 @@ class Namespace:
 
     def invalidate(self):
         self._links = None
+        self._single = {}
         self._addresses = None
         self._routes = None
 
     def link_msg(self, ifname=None, index=None):
+        if self._links is None and not self.whole:
+            return self._one_link(ifname, index)
         self.links()
         if ifname is not None:
             return self._by_name.get(ifname)
         return self._by_index.get(index)
+
+    def _one_link(self, ifname, index):
+        key = ('name', ifname) if ifname is not None else ('index', index)
+        if key not in self._single:
+            try:
+                request = {'ifname': ifname} if ifname is not None else {'index': index}
+                self._single[key] = self.ipr.link('get', **request)[0]
+            except NetlinkError as exc:
+                if exc.code != errno.ENODEV:
+                    raise NetlinkOperationError('reading link %s in %s failed: %s' % (
+                        ifname or index, describe_netns(self.name), os.strerror(exc.code)), exc.code) from exc
+                self._single[key] = None
+        return self._single[key]
 
     def link_index(self, ifname):
         msg = self.link_msg(ifname=ifname)
@@ -302,7 +322,8 @@ class Namespace:
         if target is None or not move_after_create:
             if up:
                 request['state'] = 'up'
-            request['index'] = self.unused_index(*([target] if target is not None else []))
+            if self.whole:  # the dump is there anyway: choose the index, no lookup afterwards
+                request['index'] = self.unused_index(*([target] if target is not None else []))
             try:
                 self._call(what, self.ipr.link, 'add', **request)
             except NetlinkOperationError as exc:

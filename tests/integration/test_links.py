@@ -235,13 +235,13 @@ def test_links_info_reports_kinds_namespaces_and_the_marker(lab, host, play):
 
 
 def test_a_chosen_ifindex_that_got_taken_falls_back_to_the_kernels_choice(host):
-    """New links get an ifindex chosen from the dump (no lookup per link); if another link took it meanwhile,
-    the kernel refuses (EBUSY) and the link is created again with an index the kernel picks."""
+    """The aggregate (whole namespaces) gives new links an ifindex chosen from the dump, no lookup per link. If
+    another link took it meanwhile, the kernel refuses (EBUSY) and the kernel picks the index instead."""
     if str(COLLECTIONS) not in sys.path:
         sys.path.insert(0, str(COLLECTIONS))
     from ansible_collections.underlay.network.plugins.module_utils.netlink import Namespace
 
-    with Namespace(host) as session, IPRoute(netns=host, flags=0) as ipr:
+    with Namespace(host, whole=True) as session, IPRoute(netns=host, flags=0) as ipr:
         parent = ipr.link_lookup(ifname='eth0')[0]
         next_free = max(msg['index'] for msg in session.links()) + 1
         ipr.link('add', ifname='squatter', kind='macvlan', link=parent, index=next_free)  # behind its back

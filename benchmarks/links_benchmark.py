@@ -520,7 +520,7 @@ def verdict(measured, limit, kind):
     return 'PASS' if ok else 'MISS'
 
 
-def render_report(meta, record, single):
+def render_report(meta, record, single, breakdown):
     med = medians(record)
     sizes = meta['sizes']
     out = ['# underlay.network: links benchmark', '',
@@ -550,7 +550,41 @@ def render_report(meta, record, single):
         limit_text = '-' if limit is None else ('<= %g' if kind == 'max' else '>= %g') % limit
         rows.append([what, fmt(measured, 2, ' x'), limit_text, verdict(measured, limit, kind)])
     out += ['## Targets', '', markdown_table(['Target', 'Measured', 'Limit', 'Result'], rows), '']
+    out += breakdown_section(med, breakdown)
     return '\n'.join(out)
+
+
+def breakdown_section(med, breakdown):
+    """Where the aggregate's seconds above the floor go, at the largest N (links_breakdown.py, same run)."""
+    n = breakdown['n']
+    rows = []
+    for phase in PHASES:
+        agg, flo = med.get(('aggregate', phase, n)), med.get(('floor', phase, n))
+        if agg is None or flo is None:
+            continue
+        module = breakdown['links_module_utils'] + breakdown['validate'] + sum(breakdown[phase].values())
+        rows.append([phase, fmt(agg, 3), fmt(flo, 3), fmt(agg - flo, 3), fmt(breakdown['links_module_utils'], 3),
+                     fmt(breakdown['validate'], 3), fmt(breakdown[phase]['plan'], 3),
+                     fmt(breakdown[phase]['apply'], 3), fmt(breakdown[phase]['report'], 3),
+                     fmt(agg - flo - module, 3)])
+    return ['## Where the aggregate spends its time (N = %d)' % n, '',
+            'Measured in the same run by links_breakdown.py, inside a lab namespace without Ansible around it. '
+            'The floor pays Python, AnsibleModule (%.3f s in a fresh interpreter) and the task itself too; the '
+            'last column is the rest: the controller handling the N-entry arguments and the result.' %
+            breakdown['python_and_ansible_module'], '',
+            markdown_table(['phase', 'aggregate', 'floor', 'difference', 'module_utils import',
+                            'argument validation', 'plan (read, diff)', 'apply (netlink)', 'report (read back)',
+                            'controller and the rest'], rows), '']
+
+
+def measure_breakdown(lab, workdir, n):
+    """Run links_breakdown.py in a clean lab namespace with the installed collection."""
+    lab.reset()
+    env = dict(ansible_env(workdir), PYTHONPATH=str(workdir.collections))
+    proc = run_cmd(['ip', 'netns', 'exec', lab.name, PYTHON, REPO / 'benchmarks' / 'links_breakdown.py', str(n)],
+                   env=env)
+    lab.delete()
+    return json.loads(proc.stdout)
 
 
 def load_summary(record):
@@ -634,6 +668,7 @@ def main(argv=None):
             workdir.setup()
             single = [] if args.skip_single else measure_single_task(lab, workdir)
             record = measure_links(lab, workdir, args.sizes, args.runs, meta['loop_runs'])
+            breakdown = measure_breakdown(lab, workdir, max(args.sizes))
     except BenchmarkError as exc:
         log('links_benchmark: ABORTED, nothing reported: %s' % exc)
         return 1
@@ -643,11 +678,11 @@ def main(argv=None):
     finally:
         if os.getpid() == MAIN_PID:
             remove_own_namespaces()
-    report = render_report(meta, record, single)
+    report = render_report(meta, record, single, breakdown)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
-    raw = {'meta': meta, 'runs': record, 'single_task': single,
+    raw = {'meta': meta, 'runs': record, 'single_task': single, 'breakdown': breakdown,
            'medians': [{'variant': v, 'phase': p, 'n': n, 'seconds': s} for (v, p, n), s in medians(record).items()]}
     args.output.with_suffix('.json').write_text(json.dumps(raw, indent=1) + '\n')
     log('wrote %s and %s' % (args.output, args.output.with_suffix('.json')))

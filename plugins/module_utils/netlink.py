@@ -327,7 +327,7 @@ class Namespace:
             try:
                 self._call(what, self.ipr.link, 'add', **request)
             except NetlinkOperationError as exc:
-                if exc.code not in (errno.EBUSY, errno.EEXIST):
+                if 'index' not in request or exc.code not in (errno.EBUSY, errno.EEXIST):
                     raise
                 # The index went to another link meanwhile (or the refusal has another reason): let the
                 # kernel choose, and a real refusal comes back again.

@@ -72,8 +72,16 @@ def test_stacked_links_are_created_parents_first_and_rerun_is_unchanged(play, ho
 def test_pruning_goes_deepest_first_and_never_takes_unmarked_links_along(play, host, lab):
     c1 = lab.ns('c1')
     config = {'namespaces': [{'name': c1}], 'links': declared(c1)}
-    (created,) = play(links(config=config))
+    busy = {'kind': 'macvlan', 'name': 'busy', 'parent': 'eth0.20'}  # eth0.20 has an ipvlan port: EBUSY
+    created, refused_single, refused_whole = play(
+        links(config=config),
+        {'underlay.network.macvlan_link': {'name': 'busy', 'parent': 'eth0.20'}},
+        links(config={'links': [busy]}),  # a chosen ifindex first, then the kernel's choice: refused both times
+    )
     assert not created.failed, created
+    for refused in (refused_single, refused_whole):
+        assert refused.failed and 'Device or resource busy' in refused['msg'], refused
+    assert refused_whole['failed_object'] == 'link busy' and read_link(host, 'busy') is None
     with IPRoute(netns=host, flags=0) as ipr:  # someone's own link on our VLAN: it carries no marker
         # (a VLAN: eth0.20 has an ipvlan port, and the kernel refuses a macvlan next to it)
         ipr.link('add', ifname='hand', kind='vlan', vlan_id=5, link=ipr.link_lookup(ifname='eth0.20')[0])

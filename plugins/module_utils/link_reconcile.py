@@ -126,21 +126,23 @@ class Sessions:
                 names.append(name)
         return names
 
-    def children(self, parent, kind):
-        """Every ``kind`` link stacked on ``parent`` (a link of the task's namespace), wherever it lives.
+    def children(self, parents, kind=None):
+        """Every link (of ``kind``, or of any kind) stacked on ``parents`` (a name or several, links of the
+        task's namespace), wherever it lives.
 
         Namespaces without a name (some container runtimes make such) cannot be looked into.
         """
+        parents = {parents} if isinstance(parents, str) else set(parents)
         found = []
         for name in self.namespaces():
             session = self.get(name)
             for msg in session.links():
                 info = msg.get_attr('IFLA_LINKINFO')
-                if info is None or info.get_attr('IFLA_INFO_KIND') != kind:
+                if kind is not None and (info is None or info.get_attr('IFLA_INFO_KIND') != kind):
                     continue
-                # Kind, mode and parent are all the port needs: no address or route dumps per link.
+                # Kind, mode and parent are all that is asked for: no address or route dumps per link.
                 state = session.link_state(msg, self.task, KINDS, addressing=False)
-                if state['parent'] == parent:
+                if state['parent'] in parents:
                     found.append(state)
         return found
 

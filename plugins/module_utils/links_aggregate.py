@@ -140,11 +140,12 @@ def desired_links(entries, state):
     return result
 
 
-def stacking_order(links):
-    """``links`` sorted so that a link comes after the declared link it is stacked on, with each depth.
+def stacking_depths(links):
+    """Each of ``links`` (desired or current states) with its depth: 0 when it is not stacked on another
+    of them, else its parent's depth + 1. In the order given.
 
-    Parents live in the task's namespace, so only links declared there can be parents. The
-    order is otherwise the one given (a stable sort). Deletions run in the reverse order.
+    Parents live in the task's namespace, so only links there can be parents. Links are created by
+    increasing depth and deleted by decreasing depth.
     """
     parents = {link['name']: link for link in links if link['netns'] is None}
     depth = {}
@@ -162,8 +163,12 @@ def stacking_order(links):
                 depth[key] = depth_of(parent, trail + [parent['name']]) + 1
         return depth[key]
 
-    ordered = sorted(links, key=lambda link: depth_of(link, [link['name']]))
-    return [(link, depth[(link['netns'], link['name'])]) for link in ordered]
+    return [(link, depth_of(link, [link['name']])) for link in links]
+
+
+def stacking_order(links):
+    """``links`` with their depths, parents first; otherwise in the order given (a stable sort)."""
+    return sorted(stacking_depths(links), key=lambda pair: pair[1])
 
 
 def check_ipvlan_ports(links):
@@ -270,34 +275,14 @@ def _managed_links(sessions, names):
     return found
 
 
-def _stacking_depths(states):
-    """Depth of each link among ``states`` (0: not stacked on another of them), for deletion order."""
-    by_name = {s['name']: s for s in states if s['netns'] is None}
-    depth = {}
-
-    def depth_of(state, seen=()):
-        key = (state['netns'], state['name'])
-        if key not in depth:
-            parent = by_name.get(state['parent'])
-            stacked = parent is not None and parent['name'] not in seen
-            depth[key] = depth_of(parent, seen + (parent['name'],)) + 1 if stacked else 0
-        return depth[key]
-    return [(state, depth_of(state, (state['name'],))) for state in states]
-
-
 def _check_nothing_else_stacked(sessions, doomed):
     """Deleting a link deletes the links stacked on it: refuse when any of those is not being deleted too."""
     parents = {s['name'] for s in doomed if s['netns'] is None}
     if not parents:
         return
     doomed_keys = {(s['netns'], s['name']) for s in doomed}
-    victims = []
-    for name in sessions.namespaces():
-        session = sessions.get(name)
-        for msg in session.links():
-            state = session.link_state(msg, sessions.task, KINDS, addressing=False)
-            if state['parent'] in parents and (state['netns'], state['name']) not in doomed_keys:
-                victims.append('%s (on %s)' % (link_id(state['netns'], state['name']), state['parent']))
+    victims = ['%s (on %s)' % (link_id(s['netns'], s['name']), s['parent']) for s in sessions.children(parents)
+               if (s['netns'], s['name']) not in doomed_keys]
     if victims:
         raise LinkError('removing %s would also remove the links stacked on them, which this call does not remove: '
                         '%s. Declare those parents, or remove the stacked links first; nothing was changed'
@@ -318,7 +303,7 @@ def _plan_pruning(sessions, plan, links, declared_ns):
                             'declare %s too; nothing was changed'
                             % (state['name'], link_id(child['netns'], child['name']), state['name']))
     _check_nothing_else_stacked(sessions, doomed)
-    plan.deletions = _stacking_depths(doomed)
+    plan.deletions = stacking_depths(doomed)
 
 
 def _plan_deletion(sessions, plan, namespaces, links):
@@ -338,7 +323,7 @@ def _plan_deletion(sessions, plan, namespaces, links):
                 raise LinkError('link %s: %s' % (link_id(link['netns'], link['name']), exc), **exc.details) from None
             if change.current is not None:
                 doomed.append(change.current)
-    plan.deletions = _stacking_depths(doomed)
+    plan.deletions = stacking_depths(doomed)
     plan.teardown = teardown
     for name in teardown:
         plan.namespace_results[name] = reconcile_namespace(name, 'absent', check_mode=True)

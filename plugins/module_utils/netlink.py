@@ -215,19 +215,10 @@ class Namespace:
                 self._single[key] = None
         return self._single[key]
 
-    def link_index(self, ifname):
-        msg = self.link_msg(ifname=ifname)
-        return msg['index'] if msg is not None else None
-
     def lookup_index(self, ifname):
-        """The ifindex of ``ifname``, asked of the kernel for this one link (no dump), or None."""
-        try:
-            return self.ipr.link('get', ifname=ifname)[0]['index']
-        except NetlinkError as exc:
-            if exc.code == errno.ENODEV:
-                return None
-            raise NetlinkOperationError('looking up %s in %s failed: %s'
-                                        % (ifname, describe_netns(self.name), os.strerror(exc.code))) from exc
+        """The ifindex of ``ifname``, asked of the kernel for this one link (no dump, even for ``whole``), or None."""
+        msg = self._one_link(ifname, None)
+        return msg['index'] if msg is not None else None
 
     def nsid_of_task_namespace(self):
         """The id this namespace gives the task's namespace, or None if it has none (asked once)."""
@@ -338,6 +329,8 @@ class Namespace:
                         session._last_index = None
                         session.invalidate()
             self.invalidate()
+            if target is not None:  # the new link is there now
+                target.invalidate()
             return request.get('index'), up
         request['ifname'] = temporary = 'ul%s' % os.urandom(5).hex()
         self._call(what, self.ipr.link, 'add', **request)

@@ -4,11 +4,11 @@ import pytest
 
 from ansible_collections.underlay.network.plugins.module_utils.links_aggregate import (
     LINK_ENTRY_SPEC,
-    _stacking_depths,
     check_ipvlan_ports,
     desired_links,
     desired_namespaces,
     link_id,
+    stacking_depths,
     stacking_order,
 )
 from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
@@ -114,5 +114,5 @@ def test_deletion_depths_put_links_on_a_doomed_parent_first():
               {'name': 'shim', 'netns': None, 'parent': 'eth1.10'},
               {'name': 'eth0', 'netns': 'web', 'parent': 'eth1.10'},
               {'name': 'other', 'netns': None, 'parent': 'eth0'}]
-    assert [(s['name'], depth) for s, depth in _stacking_depths(states)] == [
+    assert [(s['name'], depth) for s, depth in stacking_depths(states)] == [
         ('eth1.10', 0), ('shim', 1), ('eth0', 1), ('other', 0)]

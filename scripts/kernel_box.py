@@ -82,6 +82,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOX_TMP = '/run/box-tmp'
 BOX_HOME = '/run/box-home'
+MODULE_ROOT = '/run/box-modules'
 BOX_DIR = ROOT / '.cache' / 'box'
 UML = '/usr/bin/linux.uml'
 UML_MODULES = Path('/usr/lib/uml/modules')
@@ -203,10 +204,13 @@ def init_script(run_dir, command, env, modules, version):
         # Temporary files and HOME live on the box's /run, so that a checkout under /tmp
         # (a CI clone) stays visible: /tmp itself is the host's, seen through hostfs.
         ('mkdir -p -m 1777 %s && mkdir -p %s' % (q(BOX_TMP), q(BOX_HOME)), 'mkdir ' + BOX_TMP),
-        ('mount -t tmpfs -o mode=755 tmpfs /lib/modules', 'mount /lib/modules'),
-        ('mkdir /lib/modules/%s' % q(version), 'mkdir /lib/modules/' + version),
-        ('mount --bind %s /lib/modules/%s' % (q(str(UML_MODULES / version)), q(version)), 'bind the modules'),
-        ('modprobe -a %s' % ' '.join(q(m) for m in modules), 'modprobe ' + ' '.join(modules)),
+        # UML's modules, where modprobe looks for them: MODULE_ROOT/lib/modules/VERSION on the box's
+        # own /run (the host may have no /lib/modules at all, and we do not write to the host's /lib).
+        ('mkdir -p %s/lib/modules/%s' % (q(MODULE_ROOT), q(version)), 'mkdir the module tree'),
+        ('mount --bind %s %s/lib/modules/%s' % (q(str(UML_MODULES / version)), q(MODULE_ROOT), q(version)),
+         'bind the modules'),
+        ('modprobe -d %s -a %s' % (q(MODULE_ROOT), ' '.join(q(m) for m in modules)),
+         'modprobe ' + ' '.join(modules)),
         # cgroup v1 hierarchies, one per controller the kernel has, as the Docker engine
         # (tests/dockerd.py) expects on a machine of dockerd 20.10's age.
         ('mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup && '

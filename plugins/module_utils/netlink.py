@@ -434,6 +434,20 @@ class Namespace:
                             for i, found in by_index.items()}
         return list(self._routes.get(index, ()))
 
+    def default_routes(self):
+        """Every default route of the main table, whatever put it there (DHCP, RA, an operator), with the
+        name of its interface: what keeps the host reachable, for the roles' uplink guard."""
+        found = []
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+                if msg['dst_len'] != 0 or msg['type'] != RTN_UNICAST:
+                    continue
+                link = self.link_msg(index=msg.get_attr('RTA_OIF')) if msg.get_attr('RTA_OIF') else None
+                found.append({'interface': link.get_attr('IFLA_IFNAME') if link is not None else None,
+                              'gateway': msg.get_attr('RTA_GATEWAY'),
+                              'family': 'ipv4' if family == socket.AF_INET else 'ipv6'})
+        return sorted(found, key=lambda r: (r['family'], r['interface'] or '', r['gateway'] or ''))
+
     def _route_request(self, index, route):
         request = {'dst': route['dest'], 'oif': index, 'priority': route['metric'], 'table': RT_TABLE_MAIN}
         if route['gateway']:

@@ -123,6 +123,26 @@ links:
     - {name: eth0, kind: macvlan, netns: web1, parent: eth1.10, mode: bridge, source_macs: [], mtu: 1500,
        mac_address: '02:42:c0:00:02:0a', admin_state: up, addresses: [192.0.2.10/24], routes: [],
        managed_by: underlay.network}
+default_routes:
+  description:
+    - The default routes of the task's namespace (main table), whatever made them. The interface that carries
+      one is the host's uplink, which the roles never cut off (see the P(underlay.network.fleet_plan#filter)
+      filter's C(protected) addresses).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    interface:
+      description: The interface the route goes out of.
+      type: str
+    gateway:
+      description: The next hop; null for an on-link default route.
+      type: str
+    family:
+      description: V(ipv4) or V(ipv6).
+      type: str
+  sample:
+    - {interface: eth0, gateway: 172.28.0.1, family: ipv4}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -146,9 +166,10 @@ def main():
     try:
         with Sessions() as sessions:
             links = read_virtual_links(sessions, params['namespaces'], params['managed_only'], params['kinds'])
+            default_routes = sessions.task.default_routes()
     except (LinkError, ValidationError, NetlinkOperationError) as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, links=links)
+    module.exit_json(changed=False, links=links, default_routes=default_routes)
 
 
 if __name__ == '__main__':

@@ -19,7 +19,14 @@ call there: see ``AggregateError``.
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.module_utils.link_diff import ADD, MANAGED_MARKER, REPLACE
+import re
+
+from ansible_collections.underlay.network.plugins.module_utils.link_diff import (
+    ADD,
+    MANAGED_MARKER,
+    REPLACE,
+    managed_by,
+)
 from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS, LinkError
 from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
     Sessions,
@@ -82,9 +89,14 @@ AGGREGATE_ARGUMENT_SPEC = dict(
         links=dict(type='list', elements='dict', default=[], options=LINK_ENTRY_SPEC),
     )),
     state=dict(type='str', default=MERGED, choices=list(STATES)),
+    owner=dict(type='str'),
     recreate=dict(type='bool', default=False),
     allow_port_mode_change=dict(type='bool', default=False),
 )
+OWNER_PATTERN = re.compile(r'^[a-z0-9_]{1,32}$')
+# docker_vlan_network marks its VLANs 'underlay.network/docker_vlan_network' (docker_reconcile.VLAN_MARKER) and
+# keeps them for the user; an owner of that name would prune them.
+RESERVED_OWNERS = ('docker_vlan_network',)
 
 
 class AggregateError(Exception):
@@ -100,6 +112,23 @@ class AggregateError(Exception):
     def __init__(self, msg, **details):
         super().__init__(msg)
         self.details = details
+
+
+def owner_marker(owner=None):
+    """The marker of the links a call of ``owner`` creates and may prune.
+
+    ``underlay.network/OWNER``; without an owner the collection's own ``underlay.network``. Each owner
+    (a role, say) prunes only its own links, so one role's ``overridden`` never removes another's.
+    """
+    if owner is None:
+        return MANAGED_MARKER
+    if not isinstance(owner, str) or not OWNER_PATTERN.match(owner):
+        raise ValidationError("owner %r is not valid: use 1 to 32 lowercase letters, digits and underscores, "
+                              "e.g. the name of the role that owns the links (vlan_host)" % (owner,))
+    if owner in RESERVED_OWNERS:
+        raise ValidationError("owner %s is taken by the module %s, whose VLANs carry the marker %s/%s and are "
+                              "never pruned; choose another owner" % (owner, owner, MANAGED_MARKER, owner))
+    return MANAGED_MARKER + '/' + owner
 
 
 def link_id(netns, name):
@@ -204,8 +233,9 @@ def desired_namespaces(entries):
 class HostPlan:
     """Everything one call will do, worked out before anything is changed."""
 
-    def __init__(self, state):
+    def __init__(self, state, marker=MANAGED_MARKER):
         self.state = state
+        self.marker = marker  # what links this call creates carry, and what it prunes by
         self.namespaces = []  # (name, planned result of reconcile_namespace) for namespaces to create/update
         self.namespace_results = {}  # name -> planned result, for every declared namespace
         self.links = []  # LinkChange, in stacking order
@@ -218,11 +248,11 @@ class HostPlan:
                     or any(change.changed for change in self.links))
 
 
-def plan_host(sessions, config, state, recreate=False, allow_port_mode_change=False, check_mode=False):
+def plan_host(sessions, config, state, recreate=False, allow_port_mode_change=False, check_mode=False, owner=None):
     """Read the host and plan the whole call; raises ValidationError or LinkError, changes nothing."""
+    plan = HostPlan(state, owner_marker(owner))
     namespaces = desired_namespaces(config.get('namespaces') or [])
     links = desired_links(config.get('links') or [], state)
-    plan = HostPlan(state)
     if state == DELETED:
         return _plan_deletion(sessions, plan, namespaces, links)
 
@@ -245,6 +275,7 @@ def plan_host(sessions, config, state, recreate=False, allow_port_mode_change=Fa
     new_parents, rebuilt = {}, set()  # task-namespace links (re-)created by this call; links they take along
     params = {'allow_port_mode_change': allow_port_mode_change}
     for link, _depth in stacking_order(links):
+        link['managed_by'] = _existing_marker(sessions, link) or plan.marker
         try:
             change = plan_link_change(sessions, link, KINDS[link['kind']], 'present', recreate, mode, mode,
                                       check_mode, params, new_parents=new_parents,
@@ -259,24 +290,41 @@ def plan_host(sessions, config, state, recreate=False, allow_port_mode_change=Fa
     return plan
 
 
-def _managed_links(sessions, names):
-    """Links in the namespaces ``names`` that carry exactly this collection's marker.
+def _existing_marker(sessions, link):
+    """The marker of the declared link as it exists now, if it carries one.
 
-    Links marked by another module on a user's behalf (docker_vlan_network's VLANs, marker
-    ``underlay.network/...``) belong to that module and are left alone.
+    A declared link keeps the marker it has, another owner's too, also when it is re-created: the call
+    converges it but does not take it over. A link without a marker gets the call's when it is created
+    or re-created.
+    """
+    if link['netns'] is not None and not namespace_exists(link['netns']):
+        return None
+    msg = sessions.get(link['netns']).link_msg(ifname=link['name'])
+    return managed_by(msg.get_attr('IFLA_IFALIAS')) if msg is not None else None
+
+
+def _managed_links(sessions, names, marker):
+    """Links in the namespaces ``names`` that carry exactly ``marker``.
+
+    Links of other owners (``underlay.network/OWNER``) and those marked by another module on a user's
+    behalf (docker_vlan_network's VLANs, ``underlay.network/docker_vlan_network``) are left alone.
     """
     found = []
     for name in names:
         session = sessions.get(name)
         for msg in session.links():
             state = session.link_state(msg, sessions.task, KINDS, addressing=False)
-            if state['managed_by'] == MANAGED_MARKER and state['kind'] in KINDS:
+            if state['managed_by'] == marker and state['kind'] in KINDS:
                 found.append(state)
     return found
 
 
 def _check_nothing_else_stacked(sessions, doomed):
-    """Deleting a link deletes the links stacked on it: refuse when any of those is not being deleted too."""
+    """Deleting a link deletes the links stacked on it: refuse when any of those is not being deleted too.
+
+    Whatever marks those carry: another owner's links on a pruned link are as much in the way as links
+    without a marker.
+    """
     parents = {s['name'] for s in doomed if s['netns'] is None}
     if not parents:
         return
@@ -290,11 +338,11 @@ def _check_nothing_else_stacked(sessions, doomed):
 
 
 def _plan_pruning(sessions, plan, links, declared_ns):
-    """overridden: links this collection made in the task's namespace or a declared namespace, no longer declared."""
+    """overridden: links with the call's marker in the task's namespace or a declared namespace, no longer declared."""
     declared = {(link['netns'], link['name']) for link in links}
     scope = [None] + sorted(name for name in declared_ns | {link['netns'] for link in links if link['netns']}
                             if namespace_exists(name))
-    doomed = [s for s in _managed_links(sessions, scope) if (s['netns'], s['name']) not in declared]
+    doomed = [s for s in _managed_links(sessions, scope, plan.marker) if (s['netns'], s['name']) not in declared]
     needed = {link['parent']: link for link in links}
     for state in doomed:
         if state['netns'] is None and state['name'] in needed:
@@ -307,10 +355,10 @@ def _plan_pruning(sessions, plan, links, declared_ns):
 
 
 def _plan_deletion(sessions, plan, namespaces, links):
-    """deleted: the declared links and namespaces; with nothing declared, every link this collection made here."""
+    """deleted: the declared links and namespaces; with nothing declared, every link here with the call's marker."""
     teardown = [ns['name'] for ns in namespaces if namespace_exists(ns['name'])]
     if not namespaces and not links:
-        doomed = _managed_links(sessions, [None])
+        doomed = _managed_links(sessions, [None], plan.marker)
         _check_nothing_else_stacked(sessions, doomed)
     else:
         doomed = []
@@ -447,15 +495,16 @@ def report(sessions, plan, actions, check_mode):
         'namespaces': namespaces,
         'deleted': sorted(link_id(s['netns'], s['name']) for s, _depth in plan.deletions) + sorted(plan.teardown),
         'summary': summary,
+        'marker': plan.marker,
         'actions': actions,
         'diff': {'before': {'namespaces': ns_before, 'links': before},
                  'after': {'namespaces': ns_after, 'links': after}},
     }
 
 
-def converge_host(config, state=MERGED, recreate=False, allow_port_mode_change=False, check_mode=False):
+def converge_host(config, state=MERGED, recreate=False, allow_port_mode_change=False, check_mode=False, owner=None):
     """The whole links module: plan, apply unless check mode, report."""
     with Sessions(whole=True) as sessions:
-        plan = plan_host(sessions, config, state, recreate, allow_port_mode_change, check_mode)
+        plan = plan_host(sessions, config, state, recreate, allow_port_mode_change, check_mode, owner)
         actions = apply_host(sessions, plan) if plan.changed and not check_mode else []
         return report(sessions, plan, actions, check_mode)

@@ -18,11 +18,11 @@ description:
     V(replaced) makes each declared link exactly as declared (addresses and routes not listed are removed).
     V(overridden) does what V(replaced) does and also removes the links this collection created earlier and
     no longer declares. V(deleted) removes what is declared.
-  - Links this collection creates carry the marker V(underlay.network) as their alias (C(ip link show) prints
-    it; C(managed_by) in RV(links) reports it). Pruning goes by that marker only, never by names. A link without it
-    is never removed by V(overridden). Links another module of the collection owns on a user's behalf (the
-    VLANs M(underlay.network.docker_vlan_network) makes, marked V(underlay.network/docker_vlan_network)) are
-    not pruned either.
+  - Links this collection creates carry a marker as their alias (C(ip link show) prints it; C(managed_by) in
+    RV(links) reports it). It is V(underlay.network), or V(underlay.network/OWNER) with O(owner). Pruning goes
+    by the call's marker only, exactly, never by names. A link without it is never removed by V(overridden),
+    whether it has no marker, another owner's, or is one of the VLANs M(underlay.network.docker_vlan_network)
+    makes on a user's behalf (marked V(underlay.network/docker_vlan_network)).
   - Order. Namespaces come first, then links in stacking order (a VLAN before the links declared on it);
     deletions run the other way, the most deeply stacked links first.
   - Deletions are batched. All links to delete in one namespace at one stacking depth go in one
@@ -167,19 +167,33 @@ options:
           egress_qos_map:
             description: V(vlan) only, see O(underlay.network.vlan_iface#module:egress_qos_map).
             type: dict
+  owner:
+    description:
+      - Who owns the links this call creates. They get the marker V(underlay.network/OWNER), and V(overridden)
+        (and V(deleted) with nothing declared) removes only links that carry exactly that marker. Roles set it
+        (to their name) so that one role's V(overridden) never prunes another role's links.
+      - Without it the marker is V(underlay.network). Such a call prunes only links with exactly that marker,
+        never those of an owner.
+      - A declared link that exists with another marker (another owner's, or no owner's) is converged but keeps
+        that marker, also when it is re-created, so pruning it stays with its owner. A declared link without a
+        marker stays without one unless it is re-created.
+      - 1 to 32 lowercase letters, digits and underscores. V(docker_vlan_network) is taken (by
+        M(underlay.network.docker_vlan_network)).
+    type: str
   state:
     description:
       - V(merged) creates and updates the declared namespaces and links. Addresses and routes are added to
         those already there, and nothing undeclared is touched.
       - V(replaced) also makes each declared link's addresses and routes exactly the declared ones.
-      - V(overridden) does what V(replaced) does, then removes every link that carries the marker
-        V(underlay.network) and is not declared. It looks in the task's namespace and in the namespaces
+      - V(overridden) does what V(replaced) does, then removes every link that carries the call's marker
+        (see O(owner)) and is not declared. It looks in the task's namespace and in the namespaces
         this call declares or puts links in. Such links are removed before the declared ones are applied,
         so their addresses can move. Pruning fails before anything is changed when it would take along
-        links stacked on a pruned link that this call keeps or does not know.
+        links stacked on a pruned link that this call keeps or does not know, another owner's links included.
       - V(deleted) removes the declared links (those not there already count as done) and the declared
-        namespaces with everything in them. With nothing declared it removes every link with the marker in
-        the task's namespace.
+        namespaces with everything in them. With nothing declared it removes every link with the call's marker
+        (see O(owner)) in the task's namespace, refusing as V(overridden) does when links of others are stacked
+        on them.
     type: str
     choices: [merged, replaced, overridden, deleted]
     default: merged
@@ -242,7 +256,15 @@ EXAMPLES = r'''
     config: "{{ underlay_host_plan }}"
     state: overridden
 
-- name: Remove every link this collection made in the task's namespace
+- name: A role's links, pruned by the role alone (marker underlay.network/vlan_host)
+  underlay.network.links:
+    owner: vlan_host
+    state: overridden
+    config:
+      links:
+        - {kind: vlan, parent: eth1, vlan_id: 10}
+
+- name: Remove every link this collection made in the task's namespace without an owner
   underlay.network.links:
     state: deleted
 '''
@@ -276,6 +298,12 @@ summary:
   type: dict
   sample: {created: 3, updated: 1, recreated: 0, unchanged: 12, deleted: 2, namespaces_changed: 1,
            namespaces_deleted: 0}
+marker:
+  description:
+    - The marker the links this call creates carry and the only one it prunes by (see O(owner)).
+  returned: always
+  type: str
+  sample: underlay.network/vlan_host
 actions:
   description: Every change applied, in order, each prefixed with the link it belongs to.
   returned: always
@@ -317,7 +345,7 @@ def main():
     params = module.params
     try:
         result = converge_host(params['config'], params['state'], params['recreate'],
-                               params['allow_port_mode_change'], module.check_mode)
+                               params['allow_port_mode_change'], module.check_mode, params['owner'])
     except AggregateError as exc:
         module.fail_json(msg=str(exc), changed=bool(exc.details['applied']), **exc.details)
     except LinkError as exc:

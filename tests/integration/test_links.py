@@ -145,6 +145,68 @@ def test_overridden_prunes_only_links_with_the_marker(lab, host, play):
     assert not again.failed and not again.changed, again
 
 
+def test_overridden_of_one_owner_prunes_its_links_only(lab, host, play):
+    """Two owners (roles) on one host: owner a's overridden with nothing declared removes a's links, in the task's
+    namespace and in a declared one, and leaves b's, the ownerless ones and the handmade ones."""
+    c1 = lab.ns('c1')
+    a_links = {'namespaces': [{'name': c1}],
+               'links': [{'kind': 'macvlan', 'name': 'a1', 'parent': 'eth0'},
+                         {'kind': 'macvlan', 'name': 'eth0', 'parent': 'eth0', 'netns': c1}]}
+    b_links = {'links': [{'kind': 'macvlan', 'name': 'b1', 'parent': 'eth0'},
+                         # a's link declared by b: converged (an address added), a's marker kept.
+                         {'kind': 'macvlan', 'name': 'a1', 'parent': 'eth0', 'addresses': ['172.28.250.1/32']}]}
+    ownerless = {'links': [{'kind': 'macvlan', 'name': 'plain', 'parent': 'eth0'}]}
+    made_a, made_b, made_plain = play([links_task(owner='a', config=a_links), links_task(owner='b', config=b_links),
+                                       links_task(config=ownerless)]).results
+    assert not made_a.failed and made_a['marker'] == 'underlay.network/a', made_a
+    assert [link['managed_by'] for link in made_a['links']] == ['underlay.network/a'] * 2
+    assert not made_b.failed and made_b['summary']['created'] == 1 and made_b['summary']['updated'] == 1, made_b
+    assert not made_plain.failed and made_plain['marker'] == MARKER, made_plain
+    add_handmade_macvlan(host, 'handmade')
+    assert read_link(host, 'a1')['alias'] == 'underlay.network/a', "b's call took over a's link"
+    assert read_link(host, 'a1')['addresses'] == ['172.28.250.1/32']
+    assert read_link(c1, 'eth0')['alias'] == 'underlay.network/a'
+    assert read_link(host, 'b1')['alias'] == 'underlay.network/b'
+
+    # Without an owner, the empty overridden/deleted touch only links marked exactly underlay.network.
+    ownerless_prune, bad = play([links_task('overridden', config={'namespaces': [{'name': c1}]}),
+                                 links_task('overridden', owner='Role-A')]).results
+    assert not ownerless_prune.failed and ownerless_prune['deleted'] == ['plain'], ownerless_prune
+    assert bad.failed and "owner 'Role-A' is not valid" in bad['msg'], bad
+
+    check = play([links_task('overridden', owner='a', config={'namespaces': [{'name': c1}]})], check=True).last
+    assert not check.failed and check['deleted'] == ['a1', c1 + '/eth0'], check
+    assert read_link(host, 'a1') is not None, 'check mode deleted a link'
+    pruned = play([links_task('overridden', owner='a', config={'namespaces': [{'name': c1}]})]).last
+    assert not pruned.failed and pruned['deleted'] == ['a1', c1 + '/eth0'], pruned
+    assert read_link(host, 'a1') is None and read_link(c1, 'eth0') is None
+    assert read_link(host, 'b1')['alias'] == 'underlay.network/b'
+    assert read_link(host, 'handmade')['alias'] is None
+
+    again, b_all = play([links_task('overridden', owner='a', config={'namespaces': [{'name': c1}]}),
+                         links_task('deleted', owner='b')]).results
+    assert not again.failed and not again.changed, again
+    assert not b_all.failed and b_all['deleted'] == ['b1'], b_all
+    assert read_link(host, 'b1') is None and read_link(host, 'handmade') is not None
+
+
+def test_a_link_another_owner_re_creates_keeps_its_marker(host, play):
+    with IPRoute(netns=host, flags=0) as ipr:  # a second parent in the lab host
+        ipr.link('add', ifname='v0', kind='veth', peer={'ifname': 'v1'})
+    moved = {'kind': 'macvlan', 'name': 'm', 'parent': 'v0'}
+    made, recreated, fresh = play([
+        links_task(owner='a', config={'links': [{'kind': 'macvlan', 'name': 'm', 'parent': 'eth0'}]}),
+        # Another parent cannot be set in place: b re-creates a's link, which stays a's.
+        links_task(owner='b', recreate=True, config={'links': [moved]}),
+        links_task(owner='b', config={'links': [{'kind': 'macvlan', 'name': 'n', 'parent': 'v0'}]}),
+    ]).results
+    assert not made.failed and not recreated.failed and recreated['summary']['recreated'] == 1, recreated
+    assert recreated['links'][0]['managed_by'] == 'underlay.network/a'
+    assert read_link(host, 'm')['alias'] == 'underlay.network/a'
+    assert read_link(host, 'm')['link'] == ipr_index(host, 'v0')
+    assert not fresh.failed and read_link(host, 'n')['alias'] == 'underlay.network/b', fresh
+
+
 def test_deleted_removes_declared_links_and_namespaces_or_everything_marked(lab, host, play):
     config = host_config(lab)
     c1, c2 = lab.ns('c1'), lab.ns('c2')

@@ -124,3 +124,28 @@ def test_recreating_a_vlan_recreates_the_links_on_it(play, host, lab):
     assert read_link(host, 'eth0.10')['data']['IFLA_VLAN_PROTOCOL'] == ETH_P_8021AD
     shim_now = read_link(host, 'shim10')
     assert shim_now['link'] == index(host, 'eth0.10') and shim_now['addresses'] == ['172.28.244.254/32']
+
+
+def test_owners_prune_their_own_links_and_never_a_vlan_another_owner_stacks_on(play, host):
+    # The roles' split: vlan_host owns the VLANs, shim the shims on them (option owner).
+    vlans = {'links': [{'kind': 'vlan', 'parent': 'eth0', 'vlan_id': 10}, {'kind': 'vlan', 'parent': 'eth0',
+                                                                            'vlan_id': 20}]}
+    shims = {'links': [{'kind': 'macvlan', 'name': 'shim10', 'parent': 'eth0.10', 'addresses': ['172.28.244.254/32']}]}
+    made_vlans, made_shims, refused, refused_delete, shim_pruned, pruned20, pruned10 = play(
+        links('overridden', owner='vlan_host', config=vlans),
+        links('overridden', owner='shim', config=shims),
+        links('overridden', owner='vlan_host', config={}),  # refused: shim10 sits on eth0.10
+        links('deleted', owner='vlan_host'),  # refused too
+        links('overridden', owner='shim', config={}),  # the shim role prunes its shim, nothing else
+        links('overridden', owner='vlan_host', config={'links': vlans['links'][:1]}),  # eth0.20 goes
+        links('overridden', owner='vlan_host', config={}))  # nothing on eth0.10 now: it goes
+    assert not made_vlans.failed and not made_shims.failed, (made_vlans, made_shims)
+    assert [link['managed_by'] for link in made_vlans['links']] == ['underlay.network/vlan_host'] * 2
+    assert made_shims['links'][0]['managed_by'] == 'underlay.network/shim'
+    for result in (refused, refused_delete):
+        assert result.failed and result['stacked'] == ['shim10 (on eth0.10)'], result
+    assert 'removing eth0.10, eth0.20 would also remove' in refused['msg']
+    assert not shim_pruned.failed and shim_pruned['deleted'] == ['shim10'], shim_pruned
+    assert not pruned20.failed and pruned20['deleted'] == ['eth0.20'], pruned20
+    assert not pruned10.failed and pruned10['deleted'] == ['eth0.10'], pruned10
+    assert read_link(host, 'eth0.10') is None

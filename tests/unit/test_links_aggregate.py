@@ -1,13 +1,18 @@
-"""The aggregate links module's pure planning: input validation, stacking order, ipvlan ports."""
+"""The aggregate links module's pure planning: input validation, stacking order, ipvlan ports, owners."""
 
 import pytest
 
+from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
 from ansible_collections.underlay.network.plugins.module_utils.links_aggregate import (
     LINK_ENTRY_SPEC,
+    HostPlan,
+    _plan_deletion,
+    _plan_pruning,
     check_ipvlan_ports,
     desired_links,
     desired_namespaces,
     link_id,
+    owner_marker,
     stacking_depths,
     stacking_order,
 )
@@ -116,3 +121,99 @@ def test_deletion_depths_put_links_on_a_doomed_parent_first():
               {'name': 'other', 'netns': None, 'parent': 'eth0'}]
     assert [(s['name'], depth) for s, depth in stacking_depths(states)] == [
         ('eth1.10', 0), ('shim', 1), ('eth0', 1), ('other', 0)]
+
+
+# -- owners -------------------------------------------------------------------------
+@pytest.mark.parametrize('owner, marker', [(None, 'underlay.network'), ('vlan_host', 'underlay.network/vlan_host'),
+                                           ('a', 'underlay.network/a'), ('x' * 32, 'underlay.network/' + 'x' * 32)])
+def test_an_owner_gets_a_marker_of_its_own(owner, marker):
+    assert owner_marker(owner) == marker
+
+
+@pytest.mark.parametrize('owner, message', [
+    ('', "owner '' is not valid: use 1 to 32 lowercase letters"),
+    ('VLAN', "owner 'VLAN' is not valid"),
+    ('vlan-host', "owner 'vlan-host' is not valid"),
+    ('x' * 33, 'is not valid'),
+    ('a/b', "owner 'a/b' is not valid"),
+    ('docker_vlan_network', 'owner docker_vlan_network is taken by the module docker_vlan_network'),
+])
+def test_a_bad_owner_is_refused_naming_the_rule(owner, message):
+    with pytest.raises(ValidationError, match=message):
+        owner_marker(owner)
+
+
+class FakeSession:
+    """A namespace as _plan_pruning reads it: link states stand in for the dumped messages."""
+
+    def __init__(self, states):
+        self.states = states
+
+    def links(self):
+        return self.states
+
+    def link_state(self, msg, _task, _kinds, addressing=True):
+        return dict(msg)
+
+
+class FakeSessions:
+    """The task's namespace only, with the links stacked on each other as listed."""
+
+    def __init__(self, *states):
+        self.task = FakeSession([dict(s, netns=None, index=i) for i, s in enumerate(states, 1)])
+
+    def get(self, name=None):
+        assert name is None
+        return self.task
+
+    def children(self, parents):
+        return [s for s in self.task.states if s['parent'] in parents]
+
+
+def fleet_host():
+    """vlan_host's VLANs on the trunk, the shim role's shim on one of them, a handmade and an ownerless link."""
+    return FakeSessions(
+        {'name': 'eth1.10', 'kind': 'vlan', 'parent': 'eth1', 'managed_by': 'underlay.network/vlan_host'},
+        {'name': 'eth1.20', 'kind': 'vlan', 'parent': 'eth1', 'managed_by': 'underlay.network/vlan_host'},
+        {'name': 'shim10', 'kind': 'macvlan', 'parent': 'eth1.10', 'managed_by': 'underlay.network/shim'},
+        {'name': 'hand', 'kind': 'macvlan', 'parent': 'eth1', 'managed_by': None},
+        {'name': 'old', 'kind': 'macvlan', 'parent': 'eth1', 'managed_by': 'underlay.network'},
+        {'name': 'dock.30', 'kind': 'vlan', 'parent': 'eth1', 'managed_by': 'underlay.network/docker_vlan_network'},
+    )
+
+
+def pruned(owner, declared=(), state='overridden'):
+    plan = HostPlan(state, owner_marker(owner))
+    links = desired_links([entry(**link) for link in declared], state)
+    if state == 'overridden':
+        _plan_pruning(fleet_host(), plan, links, set())
+    else:
+        _plan_deletion(fleet_host(), plan, [], links)
+    return [(s['name'], depth) for s, depth in plan.deletions]
+
+
+@pytest.mark.parametrize('owner, deletions', [
+    (None, [('old', 0)]),  # exactly underlay.network: no owner's links, no docker_vlan_network VLAN
+    ('shim', [('shim10', 0)]),
+    ('nobody', []),
+])
+def test_overridden_prunes_exactly_the_owners_marker(owner, deletions):
+    assert pruned(owner) == deletions
+    assert pruned(owner, state='deleted') == deletions
+
+
+def test_a_prune_that_takes_another_owners_links_along_is_refused():
+    # vlan_host no longer declares eth1.10, but the shim role's shim10 sits on it: deleting the VLAN would delete it.
+    for state in ('overridden', 'deleted'):
+        with pytest.raises(LinkError, match=r'removing eth1.10, eth1.20 would also remove the links stacked on them, '
+                                            r'which this call does not remove: shim10 \(on eth1.10\)') as refused:
+            pruned('vlan_host', state=state)
+        assert refused.value.details == {'stacked': ['shim10 (on eth1.10)']}
+    # Declared again, eth1.10 stays and only eth1.20 goes.
+    assert pruned('vlan_host', [dict(kind='vlan', parent='eth1', vlan_id=10)]) == [('eth1.20', 0)]
+
+
+def test_a_declared_link_on_a_pruned_link_of_the_same_owner_is_refused():
+    with pytest.raises(LinkError, match='eth1.10 is not declared, so overridden would remove it, but link shim10 '
+                                        'is declared on it'):
+        pruned('vlan_host', [dict(kind='macvlan', name='shim10', parent='eth1.10')])

@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 pytest = if [ -d $(1) ]; then $(BIN)/pytest $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
          else echo "$(1) does not exist: skipped"; fi
 
-.PHONY: test venv lint sanity unit integration kernel demo benchmark changelog clean
+.PHONY: test venv lint sanity unit integration kernel demo demo-down benchmark changelog clean
 # Prerequisites run one at a time, left to right: `test` keeps its order even under -j.
 .NOTPARALLEL:
 
@@ -51,23 +51,27 @@ integration: venv
 # The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): scripts/kernel_suite.py.
 KERNEL_TIMEOUT ?= 1200
 KERNEL_BOXES ?= 2
-# The Docker engine in the box starts from an image store made here (see tests/dockerd.py).
+# The Docker engine in the box starts from an image store made here (see lab/lab_dockerd.py).
 DOCKER_IMAGE_STORE := .cache/docker-image-store
 kernel: venv
-	$(PY) tests/dockerd.py build-store $(DOCKER_IMAGE_STORE)
+	$(PY) lab/lab_dockerd.py build-store $(DOCKER_IMAGE_STORE)
 	if [ -n "$(filter tests/kernel%,$(PYTEST_ARGS))" ]; then \
 	    scripts/kernel_box.py --timeout $(KERNEL_TIMEOUT) -- $(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
 	else \
 	    scripts/kernel_suite.py --boxes $(KERNEL_BOXES) --timeout $(KERNEL_TIMEOUT) -- $(PYTEST_ARGS); \
 	fi
 
-# The lab is torn down whatever happens to the playbook (failure, Ctrl-C); the
-# exit status is the playbook's (or 1 if only the teardown failed).
+# The main job against the embedded lab (lab/labctl.py): the lab is built when it is not up
+# (on this kernel, or in a persistent kernel box when this kernel has no 802.1Q VLAN / ipvlan)
+# and stays up, so that a second `make demo` shows changed=0; `make demo-down` removes it.
 LABCTL := $(PY) lab/labctl.py
-PLAYBOOK := $(BIN)/ansible-playbook -i lab/inventory.yml playbooks/site.yml
+LAB_INVENTORY := inventories/lab
 demo: venv
-	trap '$(LABCTL) down || exit 1' EXIT; \
-	$(LABCTL) up && $(PLAYBOOK)
+	$(LABCTL) up --inventory $(LAB_INVENTORY)
+	$(LABCTL) run -- $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
+
+demo-down:
+	$(LABCTL) down
 
 # Not part of `make test`: about 40 minutes, figures in benchmarks/results/ (see benchmarks/README.md).
 benchmark: venv

@@ -6,8 +6,11 @@ port of that bridge. Nothing here touches the machine's own interfaces, and
 ``Lab.teardown`` removes every namespace the lab created (deleting a namespace
 destroys the links inside it in one go).
 
-Used by the integration tests (``tests/integration/conftest.py``), the demo
-(``lab/labctl.py``) and the molecule scenarios.
+Used by the integration tests (``tests/harness.py``), the benchmarks, the
+molecule scenarios and the embedded lab (``lab/lab_build.py``, driven by
+``lab/labctl.py``). The switch may carry an address (the embedded lab's
+router) and a host a default route through it, as a real fleet host's uplink
+carries its default route.
 """
 
 from __future__ import annotations
@@ -45,15 +48,23 @@ class Lab:
             ipr.link('set', index=ipr.link_lookup(ifname='lo')[0], state='up')
         return full
 
-    def up_switch(self):
+    def up_switch(self, address=None):
+        """The switch namespace with bridge ``br0``; ``address`` (CIDR) on the bridge makes it the lab's router."""
         self.add_namespace('sw')
         with IPRoute(netns=self.switch, flags=0) as ipr:
             ipr.link('add', ifname=SWITCH_BRIDGE, kind='bridge')
-            ipr.link('set', index=ipr.link_lookup(ifname=SWITCH_BRIDGE)[0], state='up')
+            index = ipr.link_lookup(ifname=SWITCH_BRIDGE)[0]
+            ipr.link('set', index=index, state='up')
+            if address:
+                _add_address(ipr, index, address)
         return self.switch
 
-    def add_host(self, name, address=None, uplink='eth0', mtu=None):
-        """A lab host whose ``uplink`` is wired to a bridge port named after it."""
+    def add_host(self, name, address=None, uplink='eth0', mtu=None, gateway=None):
+        """A lab host whose ``uplink`` is wired to a bridge port named after it.
+
+        ``address`` (CIDR) goes on the uplink, and with ``gateway`` (an address on the uplink's
+        network, e.g. the switch's) the host gets its default route through the uplink.
+        """
         full = self.add_namespace(name)
         with IPRoute(netns=self.switch, flags=0) as sw:
             sw.link('add', ifname=name, kind='veth', peer={'ifname': uplink, 'net_ns_fd': full})
@@ -64,8 +75,9 @@ class Lab:
             index = ipr.link_lookup(ifname=uplink)[0]
             ipr.link('set', index=index, state='up', **({'mtu': mtu} if mtu else {}))
             if address:
-                iface = ipaddress.ip_interface(address)
-                ipr.addr('add', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+                _add_address(ipr, index, address)
+            if gateway:
+                ipr.route('add', dst='default', gateway=str(gateway), oif=index)
         self.hosts[name] = full
         return full
 
@@ -94,6 +106,11 @@ class Lab:
         self._created.clear()
         if errors:
             raise RuntimeError('lab teardown left namespaces behind: ' + '; '.join(errors))
+
+
+def _add_address(ipr, index, address):
+    iface = ipaddress.ip_interface(address)
+    ipr.addr('add', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
 
 
 def remove_leftovers(prefix):

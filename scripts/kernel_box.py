@@ -212,7 +212,7 @@ def init_script(run_dir, command, env, modules, version):
         ('modprobe -d %s -a %s' % (q(MODULE_ROOT), ' '.join(q(m) for m in modules)),
          'modprobe ' + ' '.join(modules)),
         # cgroup v1 hierarchies, one per controller the kernel has, as the Docker engine
-        # (tests/dockerd.py) expects on a machine of dockerd 20.10's age.
+        # (lab/lab_dockerd.py) expects on a machine of dockerd 20.10's age.
         ('mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup && '
          "for c in $(awk '!/^#/ && $4 == 1 {print $1}' /proc/cgroups); do "
          'mkdir /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || exit 1; done',
@@ -243,20 +243,9 @@ def init_script(run_dir, command, env, modules, version):
     return '\n'.join(lines)
 
 
-def box_env(extra):
-    env = {
-        'PATH': BOX_PATH,
-        'HOME': BOX_HOME,
-        'TMPDIR': BOX_TMP,
-        'LANG': 'C.UTF-8',
-        'TERM': 'dumb',
-        'UNDERLAY_KERNEL_BOX': '1',
-        'COLUMNS': str(shutil.get_terminal_size((100, 24)).columns),
-    }
-    env.update(CPU_ENV)
-    for name in PASS_THROUGH:
-        if name in os.environ:
-            env[name] = os.environ[name]
+def passed_env(extra):
+    """What the caller hands into the box: PASS_THROUGH names set here, and each NAME or NAME=VALUE of ``extra``."""
+    env = {name: os.environ[name] for name in PASS_THROUGH if name in os.environ}
     for item in extra:
         name, eq, value = item.partition('=')
         if not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', name):
@@ -268,6 +257,21 @@ def box_env(extra):
     return env
 
 
+def box_env(extra):
+    env = {
+        'PATH': BOX_PATH,
+        'HOME': BOX_HOME,
+        'TMPDIR': BOX_TMP,
+        'LANG': 'C.UTF-8',
+        'TERM': 'dumb',
+        'UNDERLAY_KERNEL_BOX': '1',
+        'COLUMNS': str(shutil.get_terminal_size((100, 24)).columns),
+    }
+    env.update(CPU_ENV)
+    env.update(passed_env(extra))
+    return env
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -276,6 +280,16 @@ def _pid_alive(pid):
     except PermissionError:
         return True
     return True
+
+
+def process_running(pid):
+    """True while process ``pid`` exists and is not a zombie (one that is not our child is reaped by others)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            state = f.read().rpartition(')')[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != 'Z'
 
 
 def processes_matching(wanted):
@@ -298,6 +312,13 @@ def _uml_processes_of(run_dir):
     """PIDs of linux.uml processes (main and helpers) booted with run_dir's init script."""
     marker = ('init=%s' % (run_dir / 'init.sh')).encode()
     return processes_matching(lambda argv: os.path.basename(argv[0]) == b'linux.uml' and marker in argv)
+
+
+def uml_processes_of_runner(pid):
+    """PIDs of the linux.uml processes (main and helpers) that the kernel_box.py process ``pid`` booted."""
+    marker = ('init=%s/run-%d-' % (BOX_DIR, pid)).encode()
+    return processes_matching(lambda argv: os.path.basename(argv[0]) == b'linux.uml'
+                              and any(arg.startswith(marker) for arg in argv))
 
 
 def remove_stale_runs():

@@ -1,15 +1,15 @@
 """Fixtures and helpers of the Docker tier (tests/integration and tests/kernel test_docker_*.py).
 
 * ``docker_engine`` (session): a lab switch, one lab host -- the docker host, uplink ``trunk`` --
-  and a real dockerd inside it (tests/dockerd.py) with the busybox test image; started once per
-  session (seconds on the host kernel, much longer in the kernel box), stopped and removed at the
-  end whatever happened.
+  and a real dockerd inside it (lab/lab_dockerd.py, the embedded lab's engine too) with the
+  busybox test image; started once per session (seconds on the host kernel, much longer in the
+  kernel box), stopped and removed at the end whatever happened.
 * ``docker_host`` (each test): a ``DockerHost`` on that engine; afterwards every container and
   network is removed, every link the test added to the docker host is deleted, the trunk's
   addresses are flushed and the extra lab hosts are removed, so that tests stay independent.
 
 Containers are started with the Docker SDK from the busybox test image
-(tests/dockerd.py); reachability from a container is a real, bounded ping run
+(lab/lab_dockerd.py); reachability from a container is a real, bounded ping run
 inside it. ``network_snapshot`` is the engine's full view of its networks, for
 proving that a refused or check-mode task changed nothing.
 """
@@ -22,14 +22,12 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from dockerd import IMAGE, DockerEngine
-from harness import PREFIX_ROOT, ROOT, in_kernel_box, netlink_dump
+from harness import PREFIX_ROOT, in_kernel_box, netlink_dump
+from lab_dockerd import IMAGE, IMAGE_STORE, DockerEngine
 from pyroute2 import IPRoute, NetlinkError
 from underlay_lab import Lab
 
 KEEP_LINKS = ('lo', 'trunk')
-# Built on the host kernel by make kernel (tests/dockerd.py build-store): the image, for the box's engine.
-IMAGE_STORE = ROOT / '.cache' / 'docker-image-store'
 
 PING = ['ping', '-c', '1', '-W', '2']
 

@@ -13,3 +13,9 @@ from harness import ansible, collections_path, lab, netlink_dump, no_leftover_na
 
 __all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'netlink_dump',
            'no_leftover_namespaces', 'read_link']
+
+
+def pytest_configure(config):
+    # Registered here, with the only tests that use it (--strict-markers).
+    config.addinivalue_line('markers', 'kernel_box: boots a persistent kernel box from the host side '
+                                       '(tests/integration/test_labctl.py); runs in make integration')

@@ -1,6 +1,6 @@
 """The Docker tier's engine itself on the host kernel: no Ansible, no collection code.
 
-dockerd in its lab namespace (tests/dockerd.py, tests/docker_tier.py) with a
+dockerd in its lab namespace (lab/lab_dockerd.py, tests/docker_tier.py) with a
 macvlan network on the docker host's ``trunk``: when this fails, a
 docker_vlan_network failure is about the engine or the lab, not the module.
 """

@@ -1,10 +1,12 @@
-"""A real Docker engine for the tests, running inside a lab network namespace.
+"""A real Docker engine inside a lab network namespace, for the tests and the embedded lab.
 
 ``DockerEngine(namespace, workdir)`` starts ``dockerd`` in an existing lab
 namespace (never the root one) with every path of its own under ``workdir``:
 data root, exec root, API socket, pid file, config file, log. It never touches
 the machine's interfaces: no docker0 bridge, no iptables rules, and the only
-links it makes are the ones a test asks for, in the lab namespace.
+links it makes are the ones a test or a playbook asks for, in the lab namespace.
+The Docker tier's fixtures (tests/docker_tier.py) and the embedded lab
+(lab/lab_build.py, lab/labctl.py) share this one implementation.
 
     engine = DockerEngine('ult123-dk-docker', Path('/tmp/.../dockerd'))
     engine.start()           # waits until the API answers
@@ -13,11 +15,16 @@ links it makes are the ones a test asks for, in the lab namespace.
     engine.reset()           # every container and network gone, engine still up
     engine.stop()            # everything gone: processes, mounts, workdir
 
+A test's engine dies with the test process (it gets SIGTERM when its parent
+goes). The embedded lab's engines outlive the ``labctl up`` that started them
+(``persistent=True``); ``DockerEngine(None, workdir).stop()`` stops such an
+engine later, from another process, through the pid file in its work dir.
+
 Inside the kernel box (scripts/kernel_box.py) the image store is ``vfs``:
 overlayfs is not usable there. Nor can the engine import an image there: it
 unpacks layers in a re-executed child with a cleared environment, which loses
 the box's GODEBUG switch and crashes (AVX state is not preserved in the box).
-So ``python tests/dockerd.py build-store DIR`` (run by ``make kernel``, on the
+So ``python lab/lab_dockerd.py build-store DIR`` (run by ``make kernel``, on the
 host kernel) imports the image into a vfs data root once, and the box's engine
 starts from a copy of it (``DockerEngine(..., image_store=DIR)``).
 
@@ -33,6 +40,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -43,7 +51,7 @@ from pathlib import Path
 import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scripts'))
-from kernel_box import CPU_ENV, processes_matching  # noqa: E402
+from kernel_box import CPU_ENV, process_running, processes_matching  # noqa: E402
 
 IMAGE = 'underlay-busybox:test'
 BUSYBOX = '/bin/busybox'  # Debian's busybox-static: no libraries needed in the image
@@ -54,6 +62,8 @@ DEFAULT_NETWORKS = ('bridge', 'host', 'none')
 
 # Inside the kernel box containers run under crun, through this wrapper (see its docstring).
 BOX_RUNTIME = Path(__file__).resolve().parent / 'box_oci_runtime.py'
+# Where make kernel and labctl up build the image store for the box's engines.
+IMAGE_STORE = Path(__file__).resolve().parents[1] / '.cache' / 'docker-image-store'
 STORE_COMPLETE = '.underlay-image-store'  # written last: the store is whole
 START_TIMEOUT = 60.0
 BOX_START_TIMEOUT = 300.0  # about 4 s in the kernel box from the image store; generous for a loaded CI machine
@@ -72,6 +82,19 @@ def _die_with_parent():
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+def engine_answers(socket_path, timeout=2.0):
+    """True when a Docker engine answers ``GET /_ping`` on the unix socket (no SDK, so it is quick to ask)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(socket_path))
+            sock.sendall(b'GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n')
+            answer = sock.recv(64)
+    except OSError:
+        return False
+    return answer.startswith(b'HTTP/1.') and answer[9:12] == b'200'
+
+
 def _is_root_namespace(path):
     """True if ``path`` is the network namespace we run in (the machine's) or PID 1's."""
     target = os.stat(path)
@@ -86,7 +109,7 @@ def _is_root_namespace(path):
 
 
 class DockerEngine:
-    def __init__(self, namespace, workdir, kernel_box=False, image_store=None, data_root=None):
+    def __init__(self, namespace, workdir, kernel_box=False, image_store=None, data_root=None, persistent=False):
         self.namespace = namespace
         self.workdir = Path(workdir)
         self.kernel_box = kernel_box
@@ -96,6 +119,9 @@ class DockerEngine:
         self.socket = self.workdir / 'docker.sock'
         self.url = 'unix://%s' % self.socket
         self.log = self.workdir / 'dockerd.log'
+        self.pidfile = self.workdir / 'docker.pid'
+        # True: dockerd outlives this process (the embedded lab); False: it gets SIGTERM when we go.
+        self.persistent = persistent
         self.process = None
         self.client = None
         self.start_seconds = None
@@ -114,7 +140,7 @@ class DockerEngine:
         assert not _is_root_namespace(netns), '%s is the root namespace' % self.namespace
         argv = ['nsenter', '--net=' + netns, str(self.workdir / 'dockerd') if self.kernel_box else 'dockerd',
                 '--data-root', str(self.data_root), '--exec-root', str(self.exec_root),
-                '-H', self.url, '--pidfile', str(self.workdir / 'docker.pid'),
+                '-H', self.url, '--pidfile', str(self.pidfile),
                 # Not /etc/docker/daemon.json: nothing of the machine's configuration applies.
                 '--config-file', str(self.workdir / 'daemon.json'),
                 '--bridge=none', '--iptables=false', '--ip6tables=false']
@@ -141,15 +167,17 @@ class DockerEngine:
             env = dict(os.environ, PATH=os.pathsep.join(d for d in path if not os.path.exists(d + '/iptables')))
         if self.image_store is not None and not self.data_root.exists():
             if not (self.image_store / STORE_COMPLETE).exists():
-                raise RuntimeError('no image store in %s: build it with %s tests/dockerd.py build-store %s '
-                                   '(make kernel does)' % (self.image_store, sys.executable, self.image_store))
+                raise RuntimeError('no image store in %s: build it with %s %s build-store %s (make kernel and '
+                                   'lab/labctl.py up do)' % (self.image_store, sys.executable, __file__,
+                                                             self.image_store))
             # backingFsBlockDev: a device node the engine makes for quotas, again at each start.
             shutil.copytree(self.image_store, self.data_root, symlinks=True,
                             ignore=shutil.ignore_patterns('backingFsBlockDev'))
         started = time.monotonic()
         with self.log.open('ab') as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                            start_new_session=True, preexec_fn=_die_with_parent)
+                                            start_new_session=True,
+                                            preexec_fn=None if self.persistent else _die_with_parent)
         deadline = started + timeout
         while True:
             if self.process.poll() is not None:
@@ -199,6 +227,13 @@ class DockerEngine:
         except docker.errors.ImageNotFound:
             raise RuntimeError('importing %s failed: %s' % (IMAGE, answer)) from None
 
+    def has_image(self):
+        try:
+            self.client.images.get(IMAGE)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
     def reset(self):
         """Remove every container (running or not) and every network but the default ones."""
         for container in self.client.containers.list(all=True):
@@ -208,9 +243,15 @@ class DockerEngine:
                 network.remove()
 
     def stop(self):
-        """Stop everything this engine started and remove its work dir; safe to call again."""
-        if self.process is not None and self.process.poll() is None:
+        """Stop everything this engine started and remove its work dir; safe to call again.
+
+        Also stops an engine another process started (persistent=True), found by its pid file.
+        """
+        pid = self.running_pid()
+        if pid is not None:
             try:
+                if self.client is None:
+                    self.client = docker.DockerClient(base_url=self.url, timeout=STOP_TIMEOUT)
                 self.reset()
             except docker.errors.DockerException:
                 pass  # going anyway: what is left is killed below
@@ -220,6 +261,8 @@ class DockerEngine:
         if self.process is not None:
             self._terminate()
             self.process = None
+        elif pid is not None:
+            self._terminate_pid(pid)
         self._kill_leftovers()
         self._unmount_all()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -232,6 +275,34 @@ class DockerEngine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def running_pid(self):
+        """The PID of this engine's dockerd while it runs (ours, or the one its pid file names), else None."""
+        if self.process is not None:
+            return self.process.pid if self.process.poll() is None else None
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        # Only a live dockerd serving our socket: a stale pid file may name any process by now.
+        ours = self.url.encode()
+        if process_running(pid) and pid in processes_matching(lambda argv: ours in argv):
+            return pid
+        return None
+
+    def _terminate_pid(self, pid):
+        """SIGTERM a dockerd that is not our child, wait for it to go, SIGKILL it after STOP_TIMEOUT."""
+        for signum, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, KILL_WAIT)):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if not process_running(pid):
+                    return
+                time.sleep(0.1)
+        raise RuntimeError('dockerd %d of %s survived SIGKILL' % (pid, self.workdir))
 
     def _processes(self):
         """PIDs of the processes working for this engine: its containerd, shims and runc.
@@ -315,6 +386,7 @@ def build_store(store):
 
 
 if __name__ == '__main__':
+    # make kernel and lab/labctl.py: the box's engines start from this store.
     if len(sys.argv) != 3 or sys.argv[1] != 'build-store':
         sys.exit('usage: %s build-store DIR' % sys.argv[0])
     build_store(sys.argv[2])

@@ -163,9 +163,10 @@ class Sessions:
         self.close()
 
 
-def read_virtual_links(sessions, namespaces=(), managed_only=False, kinds=()):
+def read_virtual_links(sessions, namespaces=(), managed_only=False, kinds=(), devices=False):
     """Every virtual link (one with a kind) of the task's namespace and of ``namespaces`` (``['all']``: every
-    named one), normalized as the link modules report them; the links_info module."""
+    named one), normalized as the link modules report them; the links_info module. ``devices``: physical
+    devices (kind ``device``, ``lo`` left out) too."""
     if list(namespaces) == ['all']:
         names = sessions.namespaces()
     else:
@@ -181,8 +182,8 @@ def read_virtual_links(sessions, namespaces=(), managed_only=False, kinds=()):
         session = sessions.get(name)
         for msg in session.links():
             state = public_state(session.link_state(msg, sessions.task, KINDS))
-            if state['kind'] == 'device' or (managed_only and not state['managed_by']) \
-                    or (kinds and state['kind'] not in kinds):
+            if (state['kind'] == 'device' and (not devices or state['name'] == 'lo')) \
+                    or (managed_only and not state['managed_by']) or (kinds and state['kind'] not in kinds):
                 continue
             found.append(state)
     return sorted(found, key=lambda link: (link['netns'] is not None, link['netns'] or '', link['name']))

@@ -11,7 +11,7 @@ short_description: Report a host's virtual links (VLAN, macvlan, ipvlan, ...), a
 version_added: 0.2.0
 description:
   - Reads every virtual link of the namespace the task runs in and, when asked, of named network namespaces.
-    Physical devices and C(lo) are left out. It changes nothing.
+    Physical devices (unless O(devices)) and C(lo) are left out. It changes nothing.
   - Each link comes with its kind and kind settings (macvlan mode, ipvlan mode and flag, VLAN id and
     protocol), its parent (resolved across namespaces), namespace, MAC address, MTU, state, addresses and
     routes, and whether this collection manages it (RV(links[].managed_by)).
@@ -38,6 +38,12 @@ options:
     type: list
     elements: str
     default: []
+  devices:
+    description:
+      - Report physical devices too (kind V(device), C(lo) left out), for example the host's NIC with its
+        addresses, which tell what the host already reaches directly.
+    type: bool
+    default: false
 requirements:
   - pyroute2 >= 0.9
 attributes:
@@ -84,7 +90,7 @@ links:
       description: Link name.
       type: str
     kind:
-      description: Link kind as the kernel names it.
+      description: Link kind as the kernel names it; V(device) for a physical device (O(devices)).
       type: str
     netns:
       description: The namespace the link is in; null for the task's own.
@@ -158,6 +164,7 @@ def main():
             namespaces=dict(type='list', elements='str', default=[]),
             managed_only=dict(type='bool', default=False),
             kinds=dict(type='list', elements='str', default=[]),
+            devices=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -165,7 +172,8 @@ def main():
     params = module.params
     try:
         with Sessions() as sessions:
-            links = read_virtual_links(sessions, params['namespaces'], params['managed_only'], params['kinds'])
+            links = read_virtual_links(sessions, params['namespaces'], params['managed_only'], params['kinds'],
+                                       params['devices'])
             default_routes = sessions.task.default_routes()
     except (LinkError, ValidationError, NetlinkOperationError) as exc:
         module.fail_json(msg=str(exc))

@@ -35,11 +35,11 @@ else:
 FLEET_KEYS = ('segments', 'trunk')
 SEGMENT_KEYS = ('container_pool', 'docker', 'docker_network', 'driver', 'gateway', 'host_address',
                 'host_range_size', 'mode', 'name', 'shim', 'subnet', 'vlan_id')
-HOST_KEYS = ('force', 'index', 'observed', 'protected', 'segments', 'trunk')
+HOST_KEYS = ('connected', 'force', 'index', 'observed', 'protected', 'segments', 'trunk')
 # What a user sets in the inventory for each key of a host entry: messages name those.
 HOST_VARIABLES = {'index': 'underlay_host_index', 'trunk': 'underlay_trunk',
                   'segments': 'underlay_host_segments', 'observed': 'observed', 'protected': 'protected',
-                  'force': 'underlay_force'}
+                  'connected': 'connected', 'force': 'underlay_force'}
 # The first mode of each driver is its default.
 MODES = {'macvlan': ('bridge', 'private', 'vepa'), 'ipvlan': ('l2', 'l3')}
 DIGITS_RE = re.compile(r'^[0-9]+$')
@@ -496,7 +496,7 @@ def parse_fleet(fleet):
 class HostRequest:
     """One host as the caller describes it, validated against the fleet."""
 
-    def __init__(self, name, index, trunk, segments, observed, protected=(), force=False):
+    def __init__(self, name, index, trunk, segments, observed, protected=(), force=False, connected=()):
         self.name = name
         self.index = index
         self.trunk = trunk
@@ -504,6 +504,15 @@ class HostRequest:
         self.observed = observed
         self.protected = protected
         self.force = force
+        self.connected = connected  # networks the host reaches directly already (its own interfaces)
+
+    def shim_routes(self, segment, index):
+        """What the host's shim on ``segment`` routes: only the host's own range when the host is on the
+        segment otherwise (its host address there, or an address of its own in the subnet, as on the seed's
+        LAN), else the whole subnet, so that the shim is the host's way onto the segment."""
+        on_segment = segment.host_address or any(
+            network.first <= segment.subnet.last and segment.subnet.first <= network.last for network in self.connected)
+        return [segment.ip_range(index)] if on_segment else [segment.subnet]
 
 
 def _host_entries(hosts):
@@ -563,15 +572,17 @@ def _host_segments(name, entry, fleet):
     return [segment for segment in fleet.segments if segment.name in wanted]
 
 
-def _host_observed(name, entry):
-    if entry.get('observed') is None:
+def _host_observed(name, entry, key='observed'):
+    """The IPv4 addresses with prefix of ``key``: ``observed`` (on the host's managed links) or ``connected``
+    (on its other interfaces)."""
+    if entry.get(key) is None:
         return []
-    where = "host '%s': observed" % name
+    where = "host '%s': %s" % (name, key)
     observed = []
-    for value in _as_list(entry['observed'], where, 'the addresses of its managed links, e.g. 172.28.10.2/24'):
+    for value in _as_list(entry[key], where, 'addresses with their prefix length, e.g. 172.28.10.2/24'):
         text = _as_str(value, where, '172.28.10.2/24')
         if ':' in text:
-            continue  # IPv6: not planned, so it says nothing about the host's index
+            continue  # IPv6: not planned, so it says nothing about the host's index or segments
         if '/' not in text:
             raise FleetPlanError("%s address '%s' has no prefix length; give the addresses as links_info reports "
                                  'them, e.g. 172.28.10.2/24' % (where, text))
@@ -637,7 +648,8 @@ def parse_hosts(hosts, fleet):
                               _host_segments(name, entry, fleet), _host_observed(name, entry),
                               _host_protected(name, entry),
                               _as_bool(entry['force'], "host '%s': underlay_force" % name)
-                              if entry.get('force') is not None else False)
+                              if entry.get('force') is not None else False,
+                              _host_observed(name, entry, 'connected'))
         _check_host_interfaces(request)
         requests.append(request)
     return requests
@@ -654,8 +666,8 @@ def check_uplink(request, index):
             taken.append((segment.subnet, 'its host address %s puts subnet %s on %s'
                           % (segment.host_cidr(index), segment.subnet, segment.interface(request.trunk))))
         if segment.shim:
-            taken.append((segment.ip_range(index), 'its shim %s routes %s'
-                          % (segment.shim_name, segment.ip_range(index))))
+            taken.extend((route, 'its shim %s routes %s' % (segment.shim_name, route))
+                         for route in request.shim_routes(segment, index))
         for network, how in taken:
             for address, why in request.protected:
                 if address in network:
@@ -814,13 +826,15 @@ def _segments_in_use(requests):
 # Plans
 
 
-def segment_plan(segment, trunk, index):
-    """The plan of one segment for the host at ``index`` on ``trunk`` (plain data: strings, ints, None)."""
+def segment_plan(segment, request, index):
+    """The plan of one segment for ``request``'s host at ``index`` (plain data: strings, ints, None)."""
+    trunk = request.trunk
     ip_range = str(segment.ip_range(index))
     shim_ip = segment.shim_ip(index)
     shim = None
     if shim_ip is not None:
-        shim = {'name': segment.shim_name, 'address': '%s/32' % shim_ip, 'routes': [ip_range]}
+        shim = {'name': segment.shim_name, 'address': '%s/32' % shim_ip,
+                'routes': [str(route) for route in request.shim_routes(segment, index)]}
     docker_network = None
     if segment.docker:
         docker_network = {'name': segment.docker_network,
@@ -851,7 +865,7 @@ def fleet_plan(fleet, hosts):
         check_uplink(request, indexes[request.name])
     return {request.name: {'index': indexes[request.name],
                            'trunk': request.trunk,
-                           'segments': [segment_plan(segment, request.trunk, indexes[request.name])
+                           'segments': [segment_plan(segment, request, indexes[request.name])
                                         for segment in request.segments]}
             for request in requests}
 

@@ -103,9 +103,19 @@ def test_untagged_segment_sits_on_the_trunk_without_host_address():
         'name': 'lan', 'vlan_id': None, 'interface': 'eth0', 'subnet': '192.168.50.0/24',
         'gateway': '192.168.50.1', 'driver': 'macvlan', 'mode': 'bridge', 'container_pool': '192.168.50.128/26',
         'ip_range': '192.168.50.160/28', 'host_address': None,
-        'shim': {'name': 'shim-lan', 'address': '192.168.50.252/32', 'routes': ['192.168.50.160/28']},
+        # No other address of the host is on the LAN: the shim is its way onto it, for the whole subnet.
+        'shim': {'name': 'shim-lan', 'address': '192.168.50.252/32', 'routes': ['192.168.50.0/24']},
         'docker_network': {'name': 'lan-net', 'aux_addresses': {'shim': '192.168.50.252'}},
     }
+
+
+def test_a_host_on_the_lan_already_routes_only_its_own_range_through_the_shim():
+    # The seed's case: the host's eth0 is on the containers' network (here inside a /16 around it).
+    for connected in (['192.168.50.7/24'], ['192.168.0.7/16']):
+        plan = fleet_plan(fleet(APPS, LAN), {'h1': {'index': 2, 'connected': connected + ['10.1.0.5/8']}})
+        assert plan['h1']['segments'][1]['shim']['routes'] == ['192.168.50.160/28']
+    elsewhere = fleet_plan(fleet(LAN), {'h1': {'connected': ['192.168.51.7/24']}})
+    assert elsewhere['h1']['segments'][0]['shim']['routes'] == ['192.168.50.0/24']
 
 
 def test_defaults_and_switches():
@@ -396,7 +406,7 @@ def test_invalid_fleets_fail_with_the_place_the_value_and_the_fix(description, e
 INVALID_HOSTS = [
     ({'h1': {'indx': 1}},
      "host 'h1' (in the hosts argument of fleet_plan): unknown key 'indx' (did you mean 'index'?); the known keys "
-     'are force, index, observed, protected, segments, trunk'),
+     'are connected, force, index, observed, protected, segments, trunk'),
     ({'h1': {'segments': ['aps']}},
      "host 'h1': underlay_host_segments lists 'aps', which is not a segment of underlay_fleet (did you mean "
      "'apps'?); the segments are apps, lan"),
@@ -483,7 +493,7 @@ def test_host_links_shims(plan):
         {'kind': 'ipvlan', 'name': 'shim20', 'parent': 'bond0.20', 'mode': 'l3',
          'addresses': ['172.28.20.253/32'], 'routes': [{'dest': '172.28.20.8/29'}]},
         {'kind': 'macvlan', 'name': 'shim-lan', 'parent': 'bond0', 'mode': 'bridge',
-         'addresses': ['192.168.50.253/32'], 'routes': [{'dest': '192.168.50.144/28'}]},
+         'addresses': ['192.168.50.253/32'], 'routes': [{'dest': '192.168.50.0/24'}]},
     ]}
 
 
@@ -589,9 +599,14 @@ def test_a_protected_address_in_a_segment_subnet_fails_naming_host_segment_and_a
 
 def test_a_protected_address_in_the_shim_range_fails_even_on_an_untagged_segment():
     untagged = apps(vlan_id=None)
-    message = plan_error(fleet(untagged), {'h1': {'protected': ['172.28.10.130']}})
+    on_lan = {'protected': ['172.28.10.130'], 'connected': ['172.28.10.9/24']}
+    message = plan_error(fleet(untagged), {'h1': on_lan})
     assert message.startswith("host 'h1', segment 'apps': its shim shim-apps routes 172.28.10.128/28, which holds "
                               '172.28.10.130 (a protected address)')
+    # Off the LAN the shim routes the whole subnet, and the controller anywhere in it is in the way.
+    message = plan_error(fleet(untagged), {'h1': {'protected': [{'address': '172.28.10.5', 'why': 'the controller'}]}})
+    assert message.startswith("host 'h1', segment 'apps': its shim shim-apps routes 172.28.10.0/24, which holds "
+                              '172.28.10.5 (the controller)')
 
 
 def test_force_skips_the_uplink_guard_and_unrelated_protected_addresses_pass():

@@ -7,13 +7,15 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: expected_reachability
 short_description: Which endpoints of a fleet should reach which, as a matrix of expectations
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Takes every endpoint of a fleet (hosts and containers on their segments) and returns one row per ordered
     pair of distinct endpoints, saying whether the first should reach the second's address.
-  - "The rule: two endpoints reach each other when they are on the same segment, except a host and a container
-    on that same host when the host endpoint has no shim. The kernel does not pass traffic between a macvlan or
-    ipvlan parent and its own links; the shim is the way around it."
+  - The rule. A host probes from its own namespace, which is on every segment the host joins (those of its
+    endpoints of kind V(host)), so it reaches every endpoint on those segments and none on others. A container is
+    on its own segment only and reaches the endpoints there. The exception is a host and a container on that
+    same host, which reach each other only where the host has a shim on the container's segment. The kernel does
+    not pass traffic between a macvlan or ipvlan parent and its own links; the shim is the way around it.
   - O(overrides) then change single rows or, with wildcards, many. The rows feed the probes of
     M(underlay.network.reachability) (the role P(underlay.network.verify#role) does that).
   - It looks at nothing but its input (a pure function). Mistakes in the input (an unknown key, a missing name or
@@ -156,14 +158,21 @@ def _override(position, override):
     return override
 
 
-def default_expectation(source, target):
-    """reach when on the same segment, unless a host and its own container without a shim between them."""
+def default_expectation(source, target, joined, shims):
+    """The rule (see DOCUMENTATION); ``joined``: host -> the segments it is on (its kind host endpoints),
+    ``shims``: the (host, segment) pairs where the host has a shim."""
+    if source['kind'] == 'host':
+        # A host probes from its own namespace, which is on every segment the host joins.
+        if target['host'] == source['host']:
+            if target['kind'] == 'host':
+                return 'reach'  # one of its own addresses
+            return 'reach' if (source['host'], target['segment']) in shims else 'isolated'
+        return 'reach' if target['segment'] in joined.get(source['host'], ()) else 'isolated'
+    # A container is on its own segment only.
     if source['segment'] != target['segment']:
         return 'isolated'
-    if source['host'] == target['host'] and {source['kind'], target['kind']} == {'host', 'container'}:
-        host = source if source['kind'] == 'host' else target
-        if not host['shim']:
-            return 'isolated'
+    if target['host'] == source['host'] and target['kind'] == 'host':
+        return 'reach' if (target['host'], target['segment']) in shims else 'isolated'
     return 'reach'
 
 
@@ -185,12 +194,18 @@ def expected_reachability(endpoints, overrides=None):
         checked.append(item)
     rules = [_override(position, o) for position, o in enumerate(overrides or [])]
 
+    joined, shims = {}, set()
+    for endpoint in checked:
+        if endpoint['kind'] == 'host':
+            joined.setdefault(endpoint['host'], set()).add(endpoint['segment'])
+            if endpoint['shim']:
+                shims.add((endpoint['host'], endpoint['segment']))
     rows, used = [], set()
     for source in checked:
         for target in checked:
             if source is target:
                 continue
-            expect = default_expectation(source, target)
+            expect = default_expectation(source, target, joined, shims)
             for position, rule in enumerate(rules):
                 if fnmatchcase(source['name'], rule['from']) and fnmatchcase(target['name'], rule['to']):
                     expect = rule['expect']

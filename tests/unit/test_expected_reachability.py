@@ -68,14 +68,24 @@ def test_two_containers_on_one_host_reach_each_other_and_two_host_endpoints_too(
     assert expected[('h1/a', 'h1/apps')] == expected[('h1/second', 'h1/b')] == 'isolated'
 
 
-def test_different_segments_are_isolated_even_on_one_host_with_a_shim():
+def test_a_host_is_on_all_its_segments_a_container_on_its_own_only():
     endpoints = [host('h1', 'apps', shim=True), container('h1', 'web1', '172.28.10.130'),
                  host('h1', 'db', address='172.28.20.2', shim=True),
-                 container('h1', 'db1', '172.28.20.130', segment='db')]
+                 container('h1', 'db1', '172.28.20.130', segment='db'),
+                 host('h2', 'apps'), container('h2', 'db2', '172.28.20.140', segment='db'),
+                 host('h3', 'web', address='172.28.30.4'), container('h3', 'web3', '172.28.30.130', segment='web')]
     expected = matrix(endpoints)
-    assert expected[('h1/apps', 'h1/db')] == expected[('h1/web1', 'h1/db1')] == 'isolated'
-    assert expected[('h1/web1', 'h1/db')] == expected[('h1/db', 'h1/web1')] == 'isolated'
-    assert expected[('h1/db', 'h1/db1')] == expected[('h1/apps', 'h1/web1')] == 'reach'
+    # A container reaches nothing off its segment, its own host's other addresses included.
+    assert expected[('h1/web1', 'h1/db1')] == expected[('h1/web1', 'h1/db')] == 'isolated'
+    assert expected[('h2/db2', 'h2/apps')] == expected[('h1/web1', 'h2/db2')] == 'isolated'
+    assert expected[('h1/web1', 'h2/apps')] == expected[('h2/db2', 'h1/db')] == 'reach'
+    # The host's namespace has a leg on every segment it joins: any of its addresses reaches them all...
+    assert expected[('h1/apps', 'h1/db')] == expected[('h1/db', 'h1/web1')] == 'reach'
+    assert expected[('h1/apps', 'h2/db2')] == expected[('h1/db', 'h2/apps')] == 'reach'
+    # ...and nothing on a segment it does not join; h2 joins only apps (no endpoint on db).
+    assert expected[('h1/apps', 'h3/web')] == expected[('h1/db', 'h3/web3')] == 'isolated'
+    assert expected[('h2/apps', 'h1/db1')] == expected[('h2/apps', 'h2/db2')] == 'isolated'
+    assert expected[('h3/web', 'h1/apps')] == 'isolated'
 
 
 def test_kind_defaults_to_host_and_shim_to_false():

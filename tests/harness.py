@@ -116,24 +116,35 @@ class Ansible:
 
     def play(self, tasks, hosts=None, check=False, diff=False, extra_vars=None, gather_facts=False):
         """Run ``tasks`` (a list of task dicts) on ``hosts`` (inventory dict; default: localhost)."""
+        if hosts is None:
+            hosts = {'localhost': {'ansible_connection': 'local'}}
+        play = [{'name': 'test', 'hosts': 'all', 'gather_facts': gather_facts, 'tasks': tasks}]
+        return self.playbook(yaml.safe_dump(play, sort_keys=False), {'all': {'hosts': hosts}}, check=check,
+                             diff=diff, extra_vars=extra_vars)
+
+    def playbook(self, playbook, inventory, check=False, diff=False, extra_vars=None):
+        """Run ``playbook`` (YAML text, or the Path of a playbook of the repository) on ``inventory`` (a whole
+        inventory dict, groups and all); every host gets this Python unless it names one."""
         self.count += 1
         pdd = self.workdir / ('run%d' % self.count)
         (pdd / 'project').mkdir(parents=True)
         (pdd / 'inventory').mkdir()
-        if hosts is None:
-            hosts = {'localhost': {'ansible_connection': 'local'}}
-        for host_vars in hosts.values():
-            host_vars.setdefault('ansible_python_interpreter', sys.executable)
-        (pdd / 'inventory' / 'hosts.yml').write_text(yaml.safe_dump({'all': {'hosts': hosts}}))
-        play = [{'name': 'test', 'hosts': 'all', 'gather_facts': gather_facts, 'tasks': tasks}]
-        (pdd / 'project' / 'play.yml').write_text(yaml.safe_dump(play, sort_keys=False))
+        for group in _groups(inventory.get('all') or {}):
+            for host_vars in (group.get('hosts') or {}).values():
+                host_vars.setdefault('ansible_python_interpreter', sys.executable)
+        (pdd / 'inventory' / 'hosts.yml').write_text(yaml.safe_dump(inventory))
+        if isinstance(playbook, Path):
+            playbook_path = str(playbook)
+        else:
+            (pdd / 'project' / 'play.yml').write_text(playbook)
+            playbook_path = 'play.yml'
         cmdline = []
         if check:
             cmdline.append('--check')
         if diff:
             cmdline.append('--diff')
         runner = ansible_runner.run(
-            private_data_dir=str(pdd), playbook='play.yml', quiet=True,
+            private_data_dir=str(pdd), playbook=playbook_path, quiet=True,
             cmdline=' '.join(cmdline) or None, extravars=extra_vars or {},
             envvars={'ANSIBLE_COLLECTIONS_PATH': str(self.collections_path),
                      'ANSIBLE_PIPELINING': 'True', 'ANSIBLE_NOCOLOR': '1',
@@ -146,6 +157,13 @@ class Ansible:
         run = self.play([{'name': name, name: args, 'ignore_errors': True}], hosts=hosts, check=check, diff=diff)
         assert run.results, 'no task result; ansible output:\n' + run.stdout
         return run.last
+
+
+def _groups(group):
+    """The group and every group below it, of an inventory dict."""
+    yield group
+    for child in (group.get('children') or {}).values():
+        yield from _groups(child or {})
 
 
 @pytest.fixture

@@ -1,0 +1,138 @@
+"""playbooks/site.yml, the main job, on lab hosts of this machine's kernel.
+
+This kernel has no 802.1Q VLAN or ipvlan, so the fleet here has one untagged
+macvlan segment on the hosts' trunk (their eth0) and network namespace
+workloads; `make demo` runs the same playbook with VLANs, ipvlan and Docker
+in the kernel box (the molecule scenarios `vlan` and `docker` test those
+roles there). Lab hosts are namespaces on the lab switch, each with a default
+route through the lab router, as a real fleet host has. Everything is read
+back with raw pyroute2 or through the playbook's own verification (real pings).
+"""
+
+from __future__ import annotations
+
+import pytest
+from harness import ROOT, netlink_dump, read_link
+from pyroute2 import IPRoute
+
+SITE = ROOT / 'playbooks' / 'site.yml'
+ROUTER = '172.28.0.1'
+LAN = {'name': 'lan', 'subnet': '172.28.40.0/24', 'gateway': '172.28.40.1', 'container_pool': '172.28.40.128/25'}
+FLEET = {'trunk': 'eth0', 'segments': [LAN]}
+# Segments around the lab's uplink network 172.28.0.0/24 (router .1, hosts .10 to .12).
+AROUND_ROUTER = {'trunk': 'eth0', 'segments': [dict(LAN, subnet='172.28.0.0/24', gateway='172.28.0.254',
+                                                    container_pool='172.28.0.0/25')]}
+AROUND_ROUTER_TAGGED = {'trunk': 'eth0', 'segments': [dict(LAN, vlan_id=10, subnet='172.28.0.0/24', gateway=None,
+                                                           container_pool='172.28.0.128/25')]}
+
+
+@pytest.fixture
+def fleet_lab(lab):
+    """A lab switch with the lab router's address, and lab hosts h1, h2 (and h0 on demand)."""
+    lab.up_switch()
+    with IPRoute(netns=lab.switch, flags=0) as switch:
+        switch.addr('add', index=switch.link_lookup(ifname='br0')[0], address=ROUTER, prefixlen=24)
+
+    def add_host(name, number):
+        namespace = lab.add_host(name, address='172.28.0.%d/24' % number)
+        with IPRoute(netns=namespace, flags=0) as ipr:
+            ipr.route('add', dst='default', gateway=ROUTER)
+        return namespace
+
+    lab.fleet_host = add_host
+    for number, name in ((11, 'h1'), (12, 'h2')):
+        add_host(name, number)
+    return lab
+
+
+def inventory(lab, fleet=None, **host_vars):
+    hosts = {namespace: dict({'underlay_workloads': 'netns'}, **host_vars.get(name, {}))
+             for name, namespace in sorted(lab.hosts.items())}
+    return {'all': {'vars': {'ansible_connection': 'underlay.network.netns', 'underlay_fleet': fleet or FLEET},
+                    'children': {'underlay_hosts': {'hosts': hosts}}}}
+
+
+def recap(run, key='changed'):
+    return {host: run.runner.stats[key].get(host, 0) for host in run.runner.stats['ok']}
+
+
+def shim_address(namespace):
+    return read_link(namespace, 'shim-lan')['addresses']
+
+
+def test_site_converges_verifies_and_reruns_without_change(ansible, fleet_lab):
+    h1, h2 = fleet_lab.ns('h1'), fleet_lab.ns('h2')
+    first = ansible.playbook(SITE, inventory(fleet_lab))
+    assert first.status == 'successful', first.stdout
+    assert 'All 12 pairs behaved as expected' in first.stdout
+    # Index by name order: h1 gets the top infrastructure address and the first range.
+    assert shim_address(h1) == ['172.28.40.127/32'] and shim_address(h2) == ['172.28.40.126/32']
+    shim = read_link(h1, 'shim-lan')
+    assert shim['kind'] == 'macvlan' and shim['alias'] == 'underlay.network/shim'
+    # No other address of h1 is on the LAN: the shim carries the whole segment.
+    assert shim['routes'] == [('172.28.40.0', 24, None)]
+    workload = read_link(h1 + '-lan-1', 'eth0')
+    assert workload['addresses'] == ['172.28.40.143/24'] and workload['alias'] == 'underlay.network/netns_lab'
+
+    again = ansible.playbook(SITE, inventory(fleet_lab))
+    assert again.status == 'successful', again.stdout
+    assert recap(again) == {h1: 0, h2: 0}
+
+
+def test_a_new_host_leaves_the_deployed_ones_where_they_are(ansible, fleet_lab):
+    h1, h2 = fleet_lab.ns('h1'), fleet_lab.ns('h2')
+    assert ansible.playbook(SITE, inventory(fleet_lab)).status == 'successful'
+    h0 = fleet_lab.fleet_host('h0', 10)  # sorts first: by name alone it would take index 0
+    run = ansible.playbook(SITE, inventory(fleet_lab))
+    assert run.status == 'successful', run.stdout
+    assert recap(run)[h1] == 0 and recap(run)[h2] == 0
+    assert shim_address(h1) == ['172.28.40.127/32'] and shim_address(h2) == ['172.28.40.126/32']
+    assert shim_address(h0) == ['172.28.40.125/32']
+    assert 'All 30 pairs behaved as expected' in run.stdout
+
+
+@pytest.mark.parametrize('fleet, host_vars, message', [
+    ({'trunk': 'eth0', 'segments': [dict(LAN, vlanid=10)]}, {},
+     "underlay_fleet segment 'lan': unknown key 'vlanid' (did you mean 'vlan_id'?)"),
+    ({'trunk': 'eth0', 'segments': [dict(LAN, vlan_id=4095)]}, {}, 'vlan_id 4095 is out of range'),
+    ({'trunk': 'eth0', 'segments': [LAN, dict(LAN, name='db', vlan_id=20, subnet='172.28.40.0/25',
+                                                 container_pool='172.28.40.64/26', gateway=None)]}, {},
+     "underlay_fleet segments 'lan' and 'db' overlap"),
+    ({'trunk': 'eth0', 'segments': [dict(LAN, container_pool='172.28.40.128/27', host_range_size=32)]},
+     {'h2': {'underlay_host_index': 1}}, "segment 'lan': host"),
+    # The lab router, the hosts' default gateway, would be reached through eth0.10 (the plan fails before any
+    # VLAN is made, so this runs on a kernel without VLANs too) ...
+    (AROUND_ROUTER_TAGGED, {}, "its host address 172.28.0.2/24 puts subnet 172.28.0.0/24 on eth0.10, which holds "
+                               '172.28.0.1 (the default gateway via eth0)'),
+    # ... or through h1's shim, whose range holds it.
+    (AROUND_ROUTER, {}, 'its shim shim-lan routes 172.28.0.0/28, which holds 172.28.0.1 (the default gateway via '
+                        'eth0)'),
+])
+def test_a_bad_fleet_fails_before_any_host_is_touched(ansible, fleet_lab, fleet, host_vars, message):
+    hosts = sorted(fleet_lab.hosts.values())
+    before = {namespace: netlink_dump(namespace) for namespace in hosts}
+    run = ansible.playbook(SITE, inventory(fleet_lab, fleet, **host_vars))
+    assert run.status == 'failed', run.stdout
+    assert message in run.stdout
+    assert {namespace: netlink_dump(namespace) for namespace in hosts} == before
+    assert all(recap(run)[namespace] == 0 for namespace in hosts)
+
+
+def test_underlay_force_lets_a_host_through_the_uplink_guard(ansible, fleet_lab):
+    # The seed's own set-up: containers on the hosts' LAN. The hosts are on it already (eth0), so their shims
+    # route only their own ranges; h1's range holds the router, which only underlay_force allows.
+    run = ansible.playbook(SITE, inventory(fleet_lab, AROUND_ROUTER, h1={'underlay_force': True}))
+    assert run.status == 'successful', run.stdout
+    assert read_link(fleet_lab.ns('h1'), 'shim-lan')['routes'] == [('172.28.0.0', 28, None)]
+    assert read_link(fleet_lab.ns('h2'), 'shim-lan')['routes'] == [('172.28.0.16', 28, None)]
+
+
+def test_a_segment_taken_out_of_the_plan_goes_with_its_shim(ansible, fleet_lab):
+    h1 = fleet_lab.ns('h1')
+    assert ansible.playbook(SITE, inventory(fleet_lab)).status == 'successful'
+    assert read_link(h1, 'shim-lan') is not None
+    lan2 = dict(LAN, name='lan2', subnet='172.28.41.0/24', gateway='172.28.41.1', container_pool='172.28.41.128/25')
+    run = ansible.playbook(SITE, inventory(fleet_lab, {'trunk': 'eth0', 'segments': [lan2]}))
+    assert run.status == 'successful', run.stdout
+    assert read_link(h1, 'shim-lan') is None and read_link(h1, 'shim-lan2')['addresses'] == ['172.28.41.127/32']
+    assert read_link(h1 + '-lan2-1', 'eth0')['addresses'] == ['172.28.41.143/24']

@@ -23,9 +23,9 @@ declare -A PKG_FILES=(
     [kmod]=/sbin/modprobe
     [busybox-static]=/bin/busybox
     # The Docker tier (docker_vlan_network): a real engine, started only inside lab
-    # namespaces (tests/dockerd.py) and inside the kernel box, never in the root namespace.
+    # namespaces (lab/lab_dockerd.py) and inside the kernel box, never in the root namespace.
     [docker.io]=/usr/sbin/dockerd
-    # The box's engine runs containers with crun (runc is Go and crashes there: tests/box_oci_runtime.py).
+    # The box's engine runs containers with crun (runc is Go and crashes there: lab/box_oci_runtime.py).
     [crun]=/usr/bin/crun
 )
 

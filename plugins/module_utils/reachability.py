@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -148,6 +149,41 @@ def ping_detail(returncode, output):
     return 'ping exited with status %d and said nothing' % returncode
 
 
+# One exec per container runs all of its probes at once (an exec costs far more than a ping): each target's
+# ping in a background subshell, which prints one line, "@@ POSITION STATUS OUTPUT", its output squashed onto
+# that line (one write, so lines from parallel subshells never mix). Arguments: count, timeout, targets.
+CONTAINER_BATCH = (
+    'count=$1 timeout=$2; shift 2; position=0; '
+    'for target in "$@"; do '
+    '(out=$(ping -c "$count" -W "$timeout" "$target" 2>&1); status=$?; echo "@@ $position $status" $out) & '
+    'position=$((position + 1)); '
+    'done; wait'
+)
+
+
+PING_STATS = re.compile(r'\d+ packets transmitted, .*?% packet loss')
+PING_RTT = re.compile(r'(?:rtt|round-trip) min/avg/max\S* = \S+ ms')
+
+
+def parse_batch(output, count):
+    """``count`` (status, detail) pairs from CONTAINER_BATCH's lines, None for a target it did not report."""
+    found = [None] * count
+    for line in output.splitlines():
+        words = line.split(' ', 3)
+        if len(words) >= 3 and words[0] == '@@' and words[1].isdigit() and words[2].isdigit() \
+                and int(words[1]) < count:
+            found[int(words[1])] = (int(words[2]), squashed_detail(int(words[2]), words[3] if len(words) > 3 else ''))
+    return found
+
+
+def squashed_detail(returncode, text):
+    """ping_detail for ping's output squashed onto one line."""
+    stats, rtt = PING_STATS.search(text), PING_RTT.search(text)
+    if stats is not None:
+        return stats.group(0) + ('; ' + rtt.group(0) if rtt else '')
+    return text.strip()[-200:] or 'ping exited with status %d and said nothing' % returncode
+
+
 def is_ok(reached, expect):
     """Whether a probe behaved as expected; one that could not run (reached None) never did."""
     if reached is None:
@@ -241,16 +277,33 @@ class Prober:
 
     def probe(self, probe):
         """Run one probe; return the result row."""
-        reached, detail = self._ping(probe['source'], probe['target'])
-        return {
-            'name': probe['name'],
-            'source': probe['source'],
-            'target': probe['target'],
-            'reached': reached,
-            'expected': probe['expect'],
-            'ok': is_ok(reached, probe['expect']),
-            'detail': detail,
-        }
+        return result_row(probe, *self._ping(probe['source'], probe['target']))
+
+    def probe_from_container(self, probes):
+        """Run the probes of one container (``probes`` share their source) in one exec; the result rows.
+
+        A container without a shell gets one exec per probe instead.
+        """
+        source = probes[0]['source']
+        engine = self.engines[source['docker_host']]
+        argv = ['sh', '-c', CONTAINER_BATCH, 'sh', str(self.count), str(self.timeout)] + [p['target'] for p in probes]
+        try:
+            code, output = engine.run_in(source['container'], argv)
+        except EngineError as exc:
+            return [result_row(probe, None, str(exc)) for probe in probes]
+        if code in (126, 127):
+            return [self.probe(probe) for probe in probes]
+        rows = []
+        for probe, found in zip(probes, parse_batch(output, len(probes))):
+            if found is None:
+                rows.append(result_row(probe, None, 'no result from container %s: %s'
+                                       % (source['container'], output.strip()[-200:] or 'no output')))
+            elif found[0] in (126, 127):
+                rows.append(result_row(probe, None, 'ping cannot be run in container %s (status %d): %s'
+                                       % (source['container'], found[0], found[1].strip() or 'no output')))
+            else:
+                rows.append(result_row(probe, found[0] == 0, found[1]))
+        return rows
 
     def _ping(self, source, target):
         """(reached, detail): reached is None when the probe could not run at all."""
@@ -296,12 +349,47 @@ class Prober:
         self.close()
 
 
+def result_row(probe, reached, detail):
+    return {
+        'name': probe['name'],
+        'source': probe['source'],
+        'target': probe['target'],
+        'reached': reached,
+        'expected': probe['expect'],
+        'ok': is_ok(reached, probe['expect']),
+        'detail': detail,
+    }
+
+
 def run_probes(prober, probes, parallel):
-    """Every probe, at most ``parallel`` at once; the results in the order of ``probes``."""
+    """Every probe, at most ``parallel`` jobs at once (a container's probes are one job, one exec); the results
+    in the order of ``probes``."""
     if not probes:
         return []
-    with ThreadPoolExecutor(max_workers=min(parallel, len(probes))) as pool:
-        return list(pool.map(prober.probe, probes))
+    jobs, by_container = [], {}
+    for position, probe in enumerate(probes):
+        source = probe['source']
+        if source['container'] is None:
+            jobs.append([position])
+            continue
+        key = (source['docker_host'], source['container'])
+        if key not in by_container:
+            by_container[key] = []
+            jobs.append(by_container[key])
+        by_container[key].append(position)
+    results = [None] * len(probes)
+
+    def run(positions):
+        if probes[positions[0]]['source']['container'] is None:
+            rows = [prober.probe(probes[positions[0]])]
+        else:
+            rows = prober.probe_from_container([probes[position] for position in positions])
+        for position, row in zip(positions, rows):
+            results[position] = row
+
+    with ThreadPoolExecutor(max_workers=min(parallel, len(jobs))) as pool:
+        list(pool.map(run, jobs))
+    return results
 
 
 def report(results):

@@ -25,6 +25,8 @@ description:
   - From the host or a namespace it runs the system C(ping) (C(ping -c COUNT -W TIMEOUT -n ADDRESS), under
     C(nsenter --net=/run/netns/NAME) for a namespace). In a container it runs the container's own C(ping)
     through the engine's exec API (C(ping -c COUNT -W TIMEOUT ADDRESS), which busybox's ping understands too).
+    All probes from one container go in one exec, a small C(sh) script pinging every target at once (an
+    exec costs much more than a ping); a container without C(sh) gets one exec per probe.
 author:
   - underlay.network contributors (@underlay-network)
 options:

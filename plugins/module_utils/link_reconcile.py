@@ -181,11 +181,13 @@ def read_virtual_links(sessions, namespaces=(), managed_only=False, kinds=(), de
     for name in names:
         session = sessions.get(name)
         for msg in session.links():
-            state = public_state(session.link_state(msg, sessions.task, KINDS))
+            # Filter before reading addresses and routes: a namespace without a wanted link costs no dump of them.
+            state = session.link_state(msg, sessions.task, KINDS, addressing=False)
             if (state['kind'] == 'device' and (not devices or state['name'] == 'lo')) \
                     or (managed_only and not state['managed_by']) or (kinds and state['kind'] not in kinds):
                 continue
-            found.append(state)
+            state.update(addresses=session.addresses(msg['index']), routes=session.routes(msg['index']))
+            found.append(public_state(state))
     return sorted(found, key=lambda link: (link['netns'] is not None, link['netns'] or '', link['name']))
 
 

@@ -23,7 +23,11 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.underlay.network.plugins.module_utils.link_diff import managed_by
-from ansible_collections.underlay.network.plugins.module_utils.netns import NETNS_RUN_DIR, namespace_exists
+from ansible_collections.underlay.network.plugins.module_utils.netns import (
+    NETNS_RUN_DIR,
+    namespace_exists,
+    socket_in_namespace,
+)
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     default_route_metric,
     sort_addresses,
@@ -93,6 +97,7 @@ else:
     ifinfmsg.ifinfo.register_link_kind(module={'ipvlan': IpvlanData})
 
 IFF_UP = 0x1
+NETLINK_ROUTE = 0
 NSID_UNASSIGNED = 0xFFFFFFFF
 # Route protocols an operator (or this collection) installs; kernel, RA and DHCP routes are not ours.
 MANAGED_ROUTE_PROTOCOLS = (3, 4)  # RTPROT_BOOT (ip route add), RTPROT_STATIC
@@ -144,7 +149,8 @@ class Namespace:
             if not namespace_exists(name):
                 raise NetlinkOperationError('%s does not exist (no %s/%s)'
                                             % (describe_netns(name), NETNS_RUN_DIR, name))
-            self.ipr = IPRoute(netns=name, flags=0)
+            self.ipr = IPRoute(fileno=socket_in_namespace(name, socket.AF_NETLINK, socket.SOCK_DGRAM,
+                                                          NETLINK_ROUTE).detach())
         self._links = None
         self._single = {}  # ('name' or 'index', value) -> link message or None, without a dump
         # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.

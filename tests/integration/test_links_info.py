@@ -38,4 +38,3 @@ def test_default_routes_are_reported_with_their_interface(ansible, host):
 def test_no_default_route_is_an_empty_list(ansible, host):
     result = ansible.module('underlay.network.links_info', hosts={host: {'ansible_connection': CONNECTION}})
     assert not result.failed and result['default_routes'] == [], result
-

@@ -19,6 +19,8 @@ SITE = ROOT / 'playbooks' / 'site.yml'
 ROUTER = '172.28.0.1'
 LAN = {'name': 'lan', 'subnet': '172.28.40.0/24', 'gateway': '172.28.40.1', 'container_pool': '172.28.40.128/25'}
 FLEET = {'trunk': 'eth0', 'segments': [LAN]}
+DB_OVER_LAN = dict(LAN, name='db', vlan_id=20, subnet='172.28.40.0/25', container_pool='172.28.40.64/26', gateway=None)
+OVERLAPPING = {'trunk': 'eth0', 'segments': [LAN, DB_OVER_LAN]}
 # Segments around the lab's uplink network 172.28.0.0/24 (router .1, hosts .10 to .12).
 AROUND_ROUTER = {'trunk': 'eth0', 'segments': [dict(LAN, subnet='172.28.0.0/24', gateway='172.28.0.254',
                                                     container_pool='172.28.0.0/25')]}
@@ -95,9 +97,7 @@ def test_a_new_host_leaves_the_deployed_ones_where_they_are(ansible, fleet_lab):
     ({'trunk': 'eth0', 'segments': [dict(LAN, vlanid=10)]}, {},
      "underlay_fleet segment 'lan': unknown key 'vlanid' (did you mean 'vlan_id'?)"),
     ({'trunk': 'eth0', 'segments': [dict(LAN, vlan_id=4095)]}, {}, 'vlan_id 4095 is out of range'),
-    ({'trunk': 'eth0', 'segments': [LAN, dict(LAN, name='db', vlan_id=20, subnet='172.28.40.0/25',
-                                                 container_pool='172.28.40.64/26', gateway=None)]}, {},
-     "underlay_fleet segments 'lan' and 'db' overlap"),
+    (OVERLAPPING, {}, "underlay_fleet segments 'lan' and 'db' overlap"),
     ({'trunk': 'eth0', 'segments': [dict(LAN, container_pool='172.28.40.128/27', host_range_size=32)]},
      {'h2': {'underlay_host_index': 1}}, "segment 'lan': host"),
     # The lab router, the hosts' default gateway, would be reached through eth0.10 (the plan fails before any

@@ -128,8 +128,7 @@ def test_recreating_a_vlan_recreates_the_links_on_it(play, host, lab):
 
 def test_owners_prune_their_own_links_and_never_a_vlan_another_owner_stacks_on(play, host):
     # The roles' split: vlan_host owns the VLANs, shim the shims on them (option owner).
-    vlans = {'links': [{'kind': 'vlan', 'parent': 'eth0', 'vlan_id': 10}, {'kind': 'vlan', 'parent': 'eth0',
-                                                                            'vlan_id': 20}]}
+    vlans = {'links': [{'kind': 'vlan', 'parent': 'eth0', 'vlan_id': vlan_id} for vlan_id in (10, 20)]}
     shims = {'links': [{'kind': 'macvlan', 'name': 'shim10', 'parent': 'eth0.10', 'addresses': ['172.28.244.254/32']}]}
     made_vlans, made_shims, refused, refused_delete, shim_pruned, pruned20, pruned10 = play(
         links('overridden', owner='vlan_host', config=vlans),

@@ -17,11 +17,11 @@ PYTEST_ARGS ?=
 pytest = if [ -d $(1) ]; then $(BIN)/pytest $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
          else echo "$(1) does not exist: skipped"; fi
 
-.PHONY: test venv lint sanity unit integration kernel demo demo-down benchmark changelog clean
+.PHONY: test venv lint sanity unit integration kernel molecule demo demo-down benchmark benchmark-fleet changelog clean
 # Prerequisites run one at a time, left to right: `test` keeps its order even under -j.
 .NOTPARALLEL:
 
-test: venv lint sanity unit integration kernel
+test: venv lint sanity unit integration kernel molecule
 
 venv:
 	scripts/bootstrap.sh
@@ -61,6 +61,20 @@ kernel: venv
 	    scripts/kernel_suite.py --boxes $(KERNEL_BOXES) --timeout $(KERNEL_TIMEOUT) -- $(PYTEST_ARGS); \
 	fi
 
+# Molecule scenarios (molecule/README.md), each the whole `molecule test` sequence against a lab
+# of its own (lab/labctl.py, ulmol<scenario>): default and docker on this kernel, vlan (802.1Q
+# VLAN, ipvlan) inside a one-shot kernel box. All three always run; the target fails if any did.
+# One scenario: .venv/bin/molecule test -s docker (vlan: the kernel_box.py line below).
+MOLECULE_TIMEOUT ?= 1200
+# molecule 26 looks for a collection's scenarios under extensions/molecule; ours are in molecule/.
+export MOLECULE_GLOB := molecule/*/molecule.yml
+molecule: venv
+	rc=0; \
+	$(BIN)/molecule test -s default || rc=1; \
+	$(BIN)/molecule test -s docker || rc=1; \
+	scripts/kernel_box.py --timeout $(MOLECULE_TIMEOUT) --env MOLECULE_GLOB -- $(BIN)/molecule test -s vlan || rc=1; \
+	exit $$rc
+
 # The main job against the embedded lab (lab/labctl.py): the lab is built when it is not up
 # (on this kernel, or in a persistent kernel box when this kernel has no 802.1Q VLAN / ipvlan)
 # and stays up, so that a second `make demo` shows changed=0; `make demo-down` removes it.
@@ -76,6 +90,10 @@ demo-down:
 # Not part of `make test`: about 40 minutes, figures in benchmarks/results/ (see benchmarks/README.md).
 benchmark: venv
 	$(PY) benchmarks/links_benchmark.py $(BENCHMARK_ARGS)
+
+# Not part of `make test` either: site.yml on 10 lab hosts, forks 10, 1/4/8 segments (benchmarks/README.md).
+benchmark-fleet: venv
+	$(PY) benchmarks/fleet_benchmark.py $(BENCHMARK_ARGS)
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

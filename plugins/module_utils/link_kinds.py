@@ -9,6 +9,7 @@ link_diff.py and link_reconcile.py.
 
 from __future__ import annotations
 
+from ansible_collections.underlay.network.plugins.module_utils.netns import describe_netns
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     ValidationError,
     normalize_mac,
@@ -278,7 +279,7 @@ class Ipvlan(LinkKind):
 
     @staticmethod
     def _describe(link):
-        where = "netns '%s'" % link['netns'] if link['netns'] else "the task's namespace"
+        where = describe_netns(link['netns']) if link['netns'] else "the task's namespace"
         return '%s in %s (%s, %s)' % (link['name'], where, link['mode'], link['flag'])
 
     def _siblings(self, sessions, desired):

@@ -34,6 +34,7 @@ from ansible_collections.underlay.network.plugins.module_utils.netns import (
     list_namespaces,
     namespace_exists,
     namespace_path,
+    unnamed_namespaces,
 )
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     ValidationError,
@@ -97,6 +98,7 @@ class Sessions:
 
     def __init__(self, created_later=(), whole=False):
         self._open = {}
+        self._unnamed = None  # sessions in namespaces without a name, opened when first asked for
         self.whole = whole  # read whole namespaces (the aggregate) rather than one link at a time
         # Namespaces the caller creates after planning: links planned in them start from nothing.
         self.created_later = set(created_later)
@@ -126,16 +128,24 @@ class Sessions:
                 names.append(name)
         return names
 
+    def unnamed(self):
+        """Sessions in the namespaces without a name that processes are in (a Docker container's), read only."""
+        if self._unnamed is None:
+            self._unnamed = []
+            for path, label in unnamed_namespaces():
+                try:
+                    self._unnamed.append(Namespace(label, whole=True, path=path))
+                except OSError:
+                    continue  # the process has gone meanwhile, and its namespace with it
+        return self._unnamed
+
     def children(self, parents, kind=None):
         """Every link (of ``kind``, or of any kind) stacked on ``parents`` (a name or several, links of the
-        task's namespace), wherever it lives.
-
-        Namespaces without a name (some container runtimes make such) cannot be looked into.
-        """
+        task's namespace), wherever it lives: named namespaces, and those without a name that processes
+        are in (a container's macvlan on a VLAN, an ipvlan of the port)."""
         parents = {parents} if isinstance(parents, str) else set(parents)
         found = []
-        for name in self.namespaces():
-            session = self.get(name)
+        for session in [self.get(name) for name in self.namespaces()] + self.unnamed():
             for msg in session.links():
                 info = msg.get_attr('IFLA_LINKINFO')
                 if kind is not None and (info is None or info.get_attr('IFLA_INFO_KIND') != kind):
@@ -148,13 +158,14 @@ class Sessions:
 
     def invalidate(self):
         """Forget every cached dump (after a change, which may touch other namespaces' links too)."""
-        for session in self._open.values():
+        for session in list(self._open.values()) + (self._unnamed or []):
             session.invalidate()
 
     def close(self):
-        for session in self._open.values():
+        for session in list(self._open.values()) + (self._unnamed or []):
             session.close()
         self._open.clear()
+        self._unnamed = None
 
     def __enter__(self):
         return self

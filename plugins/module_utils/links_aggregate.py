@@ -35,7 +35,7 @@ from ansible_collections.underlay.network.plugins.module_utils.link_reconcile im
     plan_link_change,
 )
 from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, describe_netns
-from ansible_collections.underlay.network.plugins.module_utils.netns import namespace_exists
+from ansible_collections.underlay.network.plugins.module_utils.netns import UNNAMED_LABEL, namespace_exists
 from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import (
     STEP_ERRORS,
     reconcile_namespace,
@@ -132,8 +132,11 @@ def owner_marker(owner=None):
 
 
 def link_id(netns, name):
-    """How the result names a link: ``trunk.10`` in the task's namespace, ``net1/eth0`` inside net1."""
-    return name if netns is None else '%s/%s' % (netns, name)
+    """How the result names a link: ``trunk.10`` in the task's namespace, ``net1/eth0`` inside net1, and
+    ``eth0 in the network namespace of process 4321 (sleep)`` in a namespace without a name."""
+    if netns is None:
+        return name
+    return '%s in %s' % (name, netns) if netns.startswith(UNNAMED_LABEL) else '%s/%s' % (netns, name)
 
 
 # -- planning (pure) ----------------------------------------------------------

@@ -25,7 +25,9 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.underlay.network.plugins.module_utils.link_diff import managed_by
 from ansible_collections.underlay.network.plugins.module_utils.netns import (
     NETNS_RUN_DIR,
+    describe_netns,
     namespace_exists,
+    namespace_path,
     socket_in_namespace,
 )
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
@@ -126,8 +128,6 @@ def require_pyroute2(module):
             type(PYROUTE2_IMPORT_ERROR), PYROUTE2_IMPORT_ERROR, PYROUTE2_IMPORT_ERROR.__traceback__)))
 
 
-def describe_netns(name):
-    return "netns '%s'" % name if name else "the task's network namespace"
 
 
 class Namespace:
@@ -138,7 +138,8 @@ class Namespace:
     must never make).
     """
 
-    def __init__(self, name=None, whole=False):
+    def __init__(self, name=None, whole=False, path=None):
+        # path: a namespace without a name (/proc/PID/ns/net), read only; name is then how it is reported.
         self.name = name
         # whole: the caller reads many links (the aggregate), so one dump of the namespace serves them all;
         # otherwise a link is asked for by name or index, one message, however many links the namespace has.
@@ -146,11 +147,11 @@ class Namespace:
         if name is None:
             self.ipr = IPRoute()
         else:
-            if not namespace_exists(name):
+            if path is None and not namespace_exists(name):
                 raise NetlinkOperationError('%s does not exist (no %s/%s)'
                                             % (describe_netns(name), NETNS_RUN_DIR, name))
-            self.ipr = IPRoute(fileno=socket_in_namespace(name, socket.AF_NETLINK, socket.SOCK_DGRAM,
-                                                          NETLINK_ROUTE).detach())
+            self.ipr = IPRoute(fileno=socket_in_namespace(path or namespace_path(name), socket.AF_NETLINK,
+                                                          socket.SOCK_DGRAM, NETLINK_ROUTE).detach())
         self._links = None
         self._single = {}  # ('name' or 'index', value) -> link message or None, without a dump
         # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.

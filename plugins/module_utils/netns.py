@@ -26,6 +26,17 @@ class SysctlError(Exception):
     """A sysctl that cannot be read or written; the message names the key."""
 
 
+# How a namespace without a name is reported (unnamed_namespaces), in place of a name.
+UNNAMED_LABEL = 'the network namespace of process '
+
+
+def describe_netns(name):
+    """A namespace in messages: None is the task's own, a label of unnamed_namespaces stands for itself."""
+    if not name:
+        return "the task's network namespace"
+    return name if name.startswith(UNNAMED_LABEL) else "netns '%s'" % name
+
+
 def namespace_path(name):
     return os.path.join(NETNS_RUN_DIR, name)
 
@@ -51,8 +62,9 @@ def delete_namespace(name):
     pyroute2_netns.remove(name)
 
 
-def socket_in_namespace(name, family, kind, proto=0):
-    """A socket made inside namespace ``name``, without leaving it there: this thread enters the namespace
+def socket_in_namespace(path, family, kind, proto=0):
+    """A socket made inside the namespace at ``path`` (``/run/netns/NAME``, ``/proc/PID/ns/net``), without
+    leaving it there: this thread enters the namespace
     (setns is per thread), opens the socket (which keeps the namespace it was made in) and comes back.
 
     pyroute2 forks a child for each socket in another namespace instead, which costs ten times as much
@@ -61,11 +73,11 @@ def socket_in_namespace(name, family, kind, proto=0):
     libc = ctypes.CDLL(None, use_errno=True)
     own = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
     try:
-        target = os.open(namespace_path(name), os.O_RDONLY)
+        target = os.open(path, os.O_RDONLY)
         try:
             if libc.setns(target, CLONE_NEWNET) != 0:
                 errno = ctypes.get_errno()
-                raise OSError(errno, "entering netns '%s': %s" % (name, os.strerror(errno)))
+                raise OSError(errno, 'entering the network namespace %s: %s' % (path, os.strerror(errno)))
             try:
                 return socket.socket(family, kind, proto)
             finally:
@@ -77,6 +89,36 @@ def socket_in_namespace(name, family, kind, proto=0):
             os.close(target)
     finally:
         os.close(own)
+
+
+def unnamed_namespaces():
+    """The network namespaces that processes are in but that have no name (a Docker container's, say):
+    ``(path, label)`` pairs, one per namespace, neither the caller's own nor a named one.
+
+    Links there can still hang off this host's links (a container's macvlan on a VLAN), so the guards
+    that look for such links look there too.
+    """
+    seen = set()
+    for path in ['/proc/self/ns/net'] + [namespace_path(name) for name in list_namespaces()]:
+        try:
+            found = os.stat(path)
+        except OSError:
+            continue
+        seen.add((found.st_dev, found.st_ino))
+    unnamed = []
+    for entry in sorted((e for e in os.listdir('/proc') if e.isdigit()), key=int):
+        path = '/proc/%s/ns/net' % entry
+        try:
+            found = os.stat(path)
+            with open('/proc/%s/comm' % entry) as comm:
+                command = comm.read().strip()
+        except OSError:
+            continue  # gone meanwhile, or a kernel thread
+        if (found.st_dev, found.st_ino) in seen:
+            continue
+        seen.add((found.st_dev, found.st_ino))
+        unnamed.append((path, '%s%s (%s)' % (UNNAMED_LABEL, entry, command)))
+    return unnamed
 
 
 def run_in_namespace(name, func, *args):

@@ -14,8 +14,9 @@ description:
     network namespace, with its addresses and routes.
   - The kernel keeps one mode and one flag per parent (the ipvlan I(port)), not per link. Creating an ipvlan
     in another mode, or changing one link's mode, silently switches every ipvlan on that parent. This module
-    looks at every ipvlan on the parent first (in the task's namespace and in every named namespace) and fails
-    with a message naming the links that would change, unless O(allow_port_mode_change=true).
+    looks at every ipvlan on the parent first (in the task's namespace, in every named namespace, and in the
+    namespaces without a name that processes are in, such as a Docker container's) and fails with a message
+    naming the links that would change, unless O(allow_port_mode_change=true).
   - Every ipvlan shares its parent's MAC address, so there is no MAC address option.
 author:
   - underlay.network contributors (@underlay-network)
@@ -46,8 +47,8 @@ options:
     type: bool
     default: false
 notes:
-  - Namespaces without a name (as some container runtimes make them) cannot be looked into, so ipvlans there
-    are not seen by the port-mode check.
+  - A namespace without a name is found through the processes in it (C(/proc/PID/ns/net)); one that no process
+    is in any more (only held open by a file descriptor) cannot be found, and its ipvlans are not seen.
 seealso:
   - module: underlay.network.macvlan_link
   - module: underlay.network.vlan_iface

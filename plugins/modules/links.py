@@ -189,7 +189,8 @@ options:
         (see O(owner)) and is not declared. It looks in the task's namespace and in the namespaces
         this call declares or puts links in. Such links are removed before the declared ones are applied,
         so their addresses can move. Pruning fails before anything is changed when it would take along
-        links stacked on a pruned link that this call keeps or does not know, another owner's links included.
+        links stacked on a pruned link that this call keeps or does not know, another owner's links included,
+        and links in namespaces without a name (a Docker container's macvlan on a VLAN).
       - V(deleted) removes the declared links (those not there already count as done) and the declared
         namespaces with everything in them. With nothing declared it removes every link with the call's marker
         (see O(owner)) in the task's namespace, refusing as V(overridden) does when links of others are stacked

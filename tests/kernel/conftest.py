@@ -20,11 +20,15 @@ Keep the work done here to what needs the full kernel: the box boots in about
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from docker_tier import docker_engine, docker_host
 from harness import ansible, collections_path, in_kernel_box, lab, no_leftover_namespaces
+from pyroute2 import IPRoute
 
 # The fixtures, registered for this directory.
 __all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'no_leftover_namespaces']
@@ -66,3 +70,25 @@ def play(ansible, host):
         assert len(run.results) == len(tasks), run.stdout
         return run.results
     return play
+
+
+@pytest.fixture
+def unnamed_namespace():
+    """A network namespace without a name, as a container runtime makes one: that of a process started
+    with ``unshare --net``. Yields a function moving a link of a lab namespace into it (raw pyroute2);
+    the process is killed afterwards, and its namespace goes with the links in it."""
+    process = subprocess.Popen(['unshare', '--net', 'sleep', '600'])
+    own = os.stat('/proc/self/ns/net').st_ino
+    deadline = time.monotonic() + 10
+    while os.stat('/proc/%d/ns/net' % process.pid).st_ino == own:  # until unshare has done it
+        assert time.monotonic() < deadline and process.poll() is None, 'unshare --net did not start'
+        time.sleep(0.05)
+
+    def move(namespace, ifname):
+        with IPRoute(netns=namespace, flags=0) as ipr:
+            ipr.link('set', index=ipr.link_lookup(ifname=ifname)[0], net_ns_pid=process.pid)
+        return process.pid
+
+    yield move
+    process.kill()
+    process.wait()

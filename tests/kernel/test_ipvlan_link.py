@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from harness import netlink_dump, read_link
+from pyroute2 import IPRoute
 
 MODULE = 'underlay.network.ipvlan_link'
 MODES = {0: 'l2', 1: 'l3', 2: 'l3s'}
@@ -94,4 +95,16 @@ def test_bad_input_fails_clearly_and_touches_nothing(play, host):
     for (args, fragment), result in zip(BAD_INPUT, results, strict=True):
         assert result.failed, (args, result)
         assert fragment in result['msg'], (args, result['msg'])
+    assert netlink_dump(host) == before
+
+
+def test_the_port_guard_sees_ipvlans_in_namespaces_without_a_name(play, host, unnamed_namespace):
+    # A container runtime's namespace has no name (Docker's ipvlan networks): its ipvlan is still on the port.
+    with IPRoute(netns=host, flags=0) as ipr:
+        ipr.link('add', ifname='ctr0', kind='ipvlan', ipvlan_mode=0, link=ipr.link_lookup(ifname='eth0')[0])
+    pid = unnamed_namespace(host, 'ctr0')
+    before = netlink_dump(host)
+    refused, = play(ipvlan(dict(name='shim', parent='eth0', mode='l3', addresses=['172.28.248.254/32'])))
+    assert refused.failed, refused
+    assert 'ctr0 in the network namespace of process %d (sleep) (l2, bridge)' % pid in refused['msg'], refused
     assert netlink_dump(host) == before

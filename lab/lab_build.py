@@ -31,12 +31,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sys
-import time
 from pathlib import Path
 
-from lab_dockerd import DockerEngine, engine_answers
+from lab_dockerd import DockerEngine, engine_answers, kill_until_gone
 from lab_inventory import run_dir
 from pyroute2 import IPRoute, NetlinkError, netns
 from underlay_lab import Lab, remove_leftovers
@@ -49,7 +47,6 @@ FEATURES = (
     ('802.1Q VLAN', {'kind': 'vlan', 'vlan_id': 10}),
     ('ipvlan', {'kind': 'ipvlan', 'ipvlan_mode': 0}),
 )
-KILL_WAIT = 10.0
 
 
 def missing_features(prefix):
@@ -139,14 +136,7 @@ def teardown(lab_name):
             DockerEngine(None, workdir).stop()
             removed.append('Docker engine %s' % workdir.name)
     # Whatever still runs from the run dir (an engine whose pid file was lost): it is ours, by its path.
-    deadline = time.monotonic() + KILL_WAIT
-    while (pids := _lab_processes(lab_name)) and time.monotonic() < deadline:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
+    kill_until_gone(lambda: _lab_processes(lab_name))
     namespaces = lab_namespaces(lab_name + '-')
     remove_leftovers(lab_name + '-')
     removed += ['namespace %s' % ns for ns in namespaces]

@@ -76,6 +76,19 @@ _PR_SET_PDEATHSIG = 1
 _MNT_DETACH = 2
 
 
+def kill_until_gone(find, wait=KILL_WAIT):
+    """SIGKILL what ``find()`` lists until it lists nothing or ``wait`` seconds are over; what is left."""
+    deadline = time.monotonic() + wait
+    while (pids := find()) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    return find()
+
+
 def _die_with_parent():
     # In the forked child: should pytest die without stopping us, dockerd gets SIGTERM and shuts
     # its containers and containerd down by itself.
@@ -319,16 +332,9 @@ class DockerEngine:
         while self._processes() and time.monotonic() < deadline:
             time.sleep(0.1)
         self._delete_runc_containers()
-        deadline = time.monotonic() + KILL_WAIT
-        while pids := self._processes():
-            if time.monotonic() > deadline:
-                raise RuntimeError('processes of the Docker engine in %s survived SIGKILL: %s' % (self.workdir, pids))
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
+        pids = kill_until_gone(self._processes)
+        if pids:
+            raise RuntimeError('processes of the Docker engine in %s survived SIGKILL: %s' % (self.workdir, pids))
         # A killed shim leaves its socket behind in containerd's fixed /run/containerd/s; each of
         # our task bundles names its shim's socket.
         for address in self.exec_root.glob('containerd/daemon/io.containerd.runtime.v2.task/*/*/address'):

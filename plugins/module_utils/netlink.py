@@ -128,8 +128,6 @@ def require_pyroute2(module):
             type(PYROUTE2_IMPORT_ERROR), PYROUTE2_IMPORT_ERROR, PYROUTE2_IMPORT_ERROR.__traceback__)))
 
 
-
-
 class Namespace:
     """A netlink session in one network namespace (``name=None``: the task's own).
 

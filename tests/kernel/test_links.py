@@ -153,8 +153,8 @@ def test_owners_prune_their_own_links_and_never_a_vlan_another_owner_stacks_on(p
 def test_a_vlan_carrying_a_link_in_a_namespace_without_a_name_is_never_pruned(play, host, unnamed_namespace):
     # A Docker container's macvlan on the VLAN lives in a namespace without a name: pruning the VLAN would
     # take the container off the network, so it is refused, naming the link and the process.
-    made, = play(links('overridden', owner='vlan_host', config={'links': [{'kind': 'vlan', 'parent': 'eth0',
-                                                                            'vlan_id': 10}]}))
+    vlan10 = {'kind': 'vlan', 'parent': 'eth0', 'vlan_id': 10}
+    made, = play(links('overridden', owner='vlan_host', config={'links': [vlan10]}))
     assert made.changed and not made.failed, made
     with IPRoute(netns=host, flags=0) as ipr:
         ipr.link('add', ifname='ctr0', kind='macvlan', macvlan_mode='bridge', link=ipr.link_lookup(ifname='eth0.10')[0])

@@ -17,11 +17,11 @@ PYTEST_ARGS ?=
 pytest = if [ -d $(1) ]; then $(BIN)/pytest $(1) $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
          else echo "$(1) does not exist: skipped"; fi
 
-.PHONY: test venv lint sanity unit integration kernel molecule demo demo-down benchmark benchmark-fleet changelog clean
+.PHONY: test venv lint docs sanity unit integration kernel molecule demo demo-down benchmark benchmark-fleet changelog clean
 # Prerequisites run one at a time, left to right: `test` keeps its order even under -j.
 .NOTPARALLEL:
 
-test: venv lint sanity unit integration kernel molecule
+test: venv lint docs sanity unit integration kernel molecule
 
 venv:
 	scripts/bootstrap.sh
@@ -32,6 +32,19 @@ lint: venv
 	$(BIN)/ruff check . || rc=1; \
 	$(BIN)/ansible-lint || rc=1; \
 	exit $$rc
+
+# The docs: antsibull-docs lints every module's, plugin's and role's documentation (schema, markup, references
+# to this collection and ansible.builtin), then renders the collection's reference as a Sphinx site, offline
+# (docs/site/conf.py), into .cache/docs/html. Any Sphinx warning fails the build.
+DOCS := .cache/docs
+docs: venv
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent .
+	rm -rf $(DOCS) && mkdir -p -m 755 $(DOCS)/rst
+	cp docs/site/index.rst $(DOCS)/rst/
+	$(BIN)/antsibull-docs --config-file docs/site/antsibull-docs.cfg collection --use-current \
+	    --dest-dir $(DOCS)/rst underlay.network
+	$(BIN)/sphinx-build -q -W --keep-going -b html -c docs/site $(DOCS)/rst $(DOCS)/html
+	@echo "docs: $(DOCS)/html/index.html"
 
 sanity: venv
 	scripts/sanity.sh

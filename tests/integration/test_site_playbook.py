@@ -12,6 +12,7 @@ back with raw pyroute2 or through the playbook's own verification (real pings).
 from __future__ import annotations
 
 import pytest
+import yaml
 from harness import ROOT, netlink_dump, read_link
 from pyroute2 import IPRoute
 
@@ -136,3 +137,44 @@ def test_a_segment_taken_out_of_the_plan_goes_with_its_shim(ansible, fleet_lab):
     assert run.status == 'successful', run.stdout
     assert read_link(h1, 'shim-lan') is None and read_link(h1, 'shim-lan2')['addresses'] == ['172.28.41.127/32']
     assert read_link(h1 + '-lan2-1', 'eth0')['addresses'] == ['172.28.41.143/24']
+
+
+def test_site_as_an_awx_job_successful_with_the_events_awx_records(ansible, fleet_lab):
+    # AWX runs a job template through ansible-runner and judges it by the runner's status and the job events.
+    hosts = sorted(fleet_lab.hosts.values())
+    run = ansible.playbook(SITE, inventory(fleet_lab))
+    assert run.runner.status == 'successful' and run.runner.rc == 0, run.stdout
+    events = list(run.runner.events)
+    kinds = [event['event'] for event in events]
+    assert kinds[0] == 'playbook_on_start' and kinds.count('playbook_on_start') == 1
+    plays = [play['name'] for play in yaml.safe_load(SITE.read_text())]
+    assert [e['event_data']['play'] for e in events if e['event'] == 'playbook_on_play_start'] == plays
+    assert 'runner_on_failed' not in kinds and 'runner_on_unreachable' not in kinds
+    # The verification's assert, once for the fleet: every pair of endpoints behaved as the plan expects.
+    verified = [e['event_data'] for e in events if e['event'] == 'runner_on_ok'
+                and e['event_data'].get('task') == 'Fail unless every pair behaved as expected']
+    assert len(verified) == 1 and verified[0]['task_action'] == 'ansible.builtin.assert'
+    assert verified[0]['res']['msg'] == 'All 12 pairs behaved as expected'
+    # The final event: the play recap, per host (what AWX shows as the job's host summaries).
+    stats = [e for e in events if e['event'] == 'playbook_on_stats']
+    assert len(stats) == 1 and kinds.index('playbook_on_stats') > kinds.index('playbook_on_play_start')
+    recap_data = stats[0]['event_data']
+    assert sorted(recap_data['ok']) == hosts and sorted(recap_data['changed']) == hosts
+    assert not recap_data['failures'] and not recap_data['dark']
+    assert all(recap_data['ok'][host] > 0 and recap_data['changed'][host] > 0 for host in hosts)
+
+
+def test_the_segments_to_deploy_narrow_every_host(ansible, fleet_lab):
+    # An AWX survey's answer, as an extra variable: the hosts carry exactly the chosen segments.
+    h1, h2 = fleet_lab.ns('h1'), fleet_lab.ns('h2')
+    two = {'trunk': 'eth0', 'segments': [LAN, dict(LAN, name='lan2', vlan_id=20, subnet='172.28.41.0/24',
+                                                   gateway='172.28.41.1', container_pool='172.28.41.128/25')]}
+    # lan2 is tagged and this kernel has no VLANs: deploying only lan keeps the run on what the kernel has.
+    run = ansible.playbook(SITE, inventory(fleet_lab, two, h2={'underlay_workloads': 'none'}),
+                           extra_vars={'underlay_deploy_segments': ['lan']})
+    assert run.status == 'successful', run.stdout
+    assert read_link(h1, 'shim-lan') is not None and read_link(h2, 'shim-lan') is not None
+    assert read_link(h1, 'eth0.20') is None
+    none = ansible.playbook(SITE, inventory(fleet_lab, two), extra_vars={'underlay_deploy_segments': []})
+    assert none.status == 'successful', none.stdout
+    assert read_link(h1, 'shim-lan') is None and read_link(h2, 'shim-lan') is None

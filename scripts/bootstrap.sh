@@ -59,6 +59,21 @@ if ((${#missing[@]})); then
     apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
 fi
 
+# ifupdown's ifup, for the persistence proof (tests/kernel/test_persistence.py) only: unpacked
+# into .cache, never installed, since installing the package would write this machine's /etc/network.
+IFUPDOWN=.cache/ifupdown
+if [[ ! -x $IFUPDOWN/sbin/ifup ]]; then
+    echo "bootstrap: unpacking ifupdown into $IFUPDOWN (not installed)"
+    if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null) ]]; then
+        apt-get update </dev/null
+    fi
+    scratch=$(mktemp -d) && chmod 755 "$scratch"  # apt downloads as _apt
+    (cd "$scratch" && apt-get download ifupdown </dev/null >/dev/null)
+    mkdir -p "$IFUPDOWN"
+    dpkg-deb -x "$scratch"/ifupdown_*.deb "$IFUPDOWN"
+    rm -rf "$scratch"
+fi
+
 if [[ ! -x $VENV/bin/python ]]; then
     echo "bootstrap: creating $VENV"
     python3 -m venv "$VENV"

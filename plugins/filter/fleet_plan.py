@@ -10,11 +10,8 @@ plugin_utils/fleet_plan.py; this file only turns its errors into Ansible's.
 
 from __future__ import annotations
 
-import functools
-
-from ansible.errors import AnsibleFilterError
 from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import (
-    FleetPlanError,
+    ansible_filter,
     docker_networks,
     fleet_plan,
     host_links,
@@ -22,27 +19,13 @@ from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import
 )
 
 
-def _ansible_errors(function):
-    """Report a FleetPlanError as the filter's own error: its message already says what to fix."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except FleetPlanError as exc:
-            # from None: the message is complete; chaining would repeat it in Ansible's output.
-            raise AnsibleFilterError(str(exc)) from None
-
-    return wrapper
-
-
 class FilterModule:
     """The fleet address plan and its conversions into module parameters."""
 
     def filters(self):
         return {
-            'fleet_plan': _ansible_errors(fleet_plan),
-            'host_links': _ansible_errors(host_links),
-            'docker_networks': _ansible_errors(docker_networks),
-            'plan_endpoints': _ansible_errors(plan_endpoints),
+            'fleet_plan': ansible_filter(fleet_plan),
+            'host_links': ansible_filter(host_links),
+            'docker_networks': ansible_filter(docker_networks),
+            'plan_endpoints': ansible_filter(plan_endpoints),
         }

@@ -15,6 +15,7 @@ the host, the segment and the offending value and says how to fix it.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import traceback
 
@@ -56,6 +57,21 @@ HOST_LINK_SETS = ('vlans', 'shims', 'workloads')
 
 class FleetPlanError(ValueError):
     """A fleet description or host list that cannot be planned; the message says why and how to fix it."""
+
+
+def ansible_filter(function):
+    """``function`` as a filter: a FleetPlanError (or a subclass) becomes the filter's own AnsibleFilterError."""
+    from ansible.errors import AnsibleFilterError  # controller side only: the filters, not the unit tests
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except FleetPlanError as exc:
+            # from None: the message is complete; chaining would repeat it in Ansible's output.
+            raise AnsibleFilterError(str(exc)) from None
+
+    return wrapper
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) underlay.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Persistent configuration for what the roles build: pure controller-side rendering.
+
+The files are rendered from the very link configs the roles hand to the links module
+(``host_links(plan, 'vlans')`` and ``host_links(plan, 'shims', existing)``), so that the runtime state and
+the persistent state cannot disagree: one description, one conversion, two ways of applying it.
+
+systemd-networkd (``networkd_files``):
+
+* per VLAN interface ``20-underlay-IFNAME.netdev`` (``Kind=vlan``, ``Id=``) and ``20-underlay-IFNAME.network``
+  (the host address, and a ``MACVLAN=``/``IPVLAN=`` line per shim on it);
+* per shim ``30-underlay-IFNAME.netdev`` (``Kind=macvlan`` ``Mode=bridge``, or ``Kind=ipvlan`` ``Mode=L2|L3``
+  ``Flags=``) and ``30-underlay-IFNAME.network`` (its /32, a ``[Route]`` per routed range, with
+  ``Scope=global`` as the links module installs it: networkd would otherwise pick its own scope);
+* the trunk is never taken over: networkd configures a link with the first .network file that matches it
+  only, so a .network of ours matching the trunk would drop the host's own configuration of it (its
+  addresses, DHCP, routes). The ``VLAN=`` lines (and ``MACVLAN=``/``IPVLAN=`` of shims on an untagged
+  segment) go into a drop-in of the trunk's own .network file instead, ``TRUNK_NETWORK.d/50-underlay.conf``,
+  which networkd merges into that file wherever it lives (/etc, /run or /usr/lib/systemd/network).
+
+ifupdown (``ifupdown_files``): one file, ``/etc/network/interfaces.d/underlay`` (no dot in the name:
+``source-directory`` skips such files), a stanza per VLAN interface (ifupdown creates ``TRUNK.VLAN_ID`` on
+the trunk by itself, the trunk's own stanza stays the host's) and per shim (``pre-up ip link add``, the
+address, ``up ip route add`` per routed range, ``post-down ip link delete``).
+
+Every file starts with ``HEADER``: the role removes only files that carry it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import FleetPlanError, host_links
+
+HEADER = '# Managed by underlay.network (role persist) - changes are overwritten'
+NETWORKD_DIR = 'etc/systemd/network'
+NETWORKD_DROPIN = '50-underlay.conf'
+NETWORKD_VLAN_PREFIX = '20-underlay-'
+NETWORKD_SHIM_PREFIX = '30-underlay-'
+IPVLAN_MODES = {'l2': 'L2', 'l3': 'L3', 'l3s': 'L3S'}
+MACVLAN_MODES = ('bridge', 'private', 'vepa', 'passthru', 'source')
+
+
+class PersistenceError(FleetPlanError):
+    """A plan or an option that cannot be rendered; the message says why and how to fix it."""
+
+
+def _file(root, directory, name, sections):
+    """One rendered file: the header, then ``[Section]`` blocks of ``Key=value`` lines."""
+    lines = [HEADER]
+    for section, entries in sections:
+        lines.append('')
+        lines.append('[%s]' % section)
+        lines.extend('%s=%s' % entry for entry in entries)
+    return {'path': posixpath.join(root, directory, name), 'content': '\n'.join(lines) + '\n'}
+
+
+def _root(root):
+    if not isinstance(root, str) or not root.startswith('/'):
+        raise PersistenceError("persistence: root must be an absolute directory, e.g. '/'; got %r" % (root,))
+    return root
+
+
+def _trunk_network(trunk_network):
+    if not isinstance(trunk_network, str) or not posixpath.basename(trunk_network)[:-len('.network')] \
+            or not trunk_network.endswith('.network'):
+        raise PersistenceError(
+            "networkd_files: trunk_network must name the .network file that configures the trunk, e.g. "
+            "'10-eth0.network' (networkctl status TRUNK shows it as 'Network File'); got %r" % (trunk_network,))
+    return posixpath.basename(trunk_network)
+
+
+def _attachment(link):
+    return ('MACVLAN' if link['kind'] == 'macvlan' else 'IPVLAN', link['name'])
+
+
+def _shim_netdev(link):
+    if link['kind'] == 'macvlan':
+        mode = link.get('mode') or 'bridge'
+        if mode not in MACVLAN_MODES:
+            raise PersistenceError("networkd_files: shim %s has macvlan mode %r, which systemd-networkd does not "
+                                   'know' % (link['name'], mode))
+        return ('MACVLAN', [('Mode', mode)])
+    mode = link.get('mode') or 'l2'
+    if mode not in IPVLAN_MODES:
+        raise PersistenceError("networkd_files: shim %s has ipvlan mode %r; use l2 or l3" % (link['name'], mode))
+    entries = [('Mode', IPVLAN_MODES[mode])]
+    if link.get('flag'):
+        entries.append(('Flags', link['flag']))
+    return ('IPVLAN', entries)
+
+
+def networkd_files(plan, root='/', trunk_network=None, existing=()):
+    """The systemd-networkd files for one host's plan: a sorted list of ``{path, content}``.
+
+    ``trunk_network`` is the name of the .network file that configures the trunk on the host (its drop-in
+    carries the ``VLAN=`` lines); it is needed as soon as something sits on the trunk. ``existing`` is what
+    the shim role passes to host_links (the ipvlan ports already there), so that ipvlan shims are persisted
+    in the mode they run in.
+    """
+    root = _root(root)
+    vlans = host_links(plan, 'vlans')['links']
+    shims = host_links(plan, 'shims', existing=existing)['links']
+    trunk = plan['trunk']
+    on = {}
+    for link in vlans:
+        on.setdefault(link['parent'], []).append(('VLAN', link['name']))
+    for link in shims:
+        on.setdefault(link['parent'], []).append(_attachment(link))
+    files = []
+    if on.get(trunk):
+        if trunk_network is None:
+            raise PersistenceError(
+                "networkd_files: the plan puts %s on the trunk %s, but no trunk_network names the .network file "
+                "that configures %s; the VLANs are attached with a drop-in of that file, so that the trunk's "
+                "own configuration stays the host's (networkctl status %s shows it as 'Network File')"
+                % (', '.join(entry[1] for entry in on[trunk]), trunk, trunk, trunk))
+        files.append(_file(root, posixpath.join(NETWORKD_DIR, _trunk_network(trunk_network) + '.d'),
+                           NETWORKD_DROPIN, [('Network', on[trunk])]))
+    for link in vlans:
+        name = NETWORKD_VLAN_PREFIX + link['name']
+        files.append(_file(root, NETWORKD_DIR, name + '.netdev',
+                           [('NetDev', [('Name', link['name']), ('Kind', 'vlan')]),
+                            ('VLAN', [('Id', link['vlan_id'])])]))
+        network = [('Address', address) for address in link['addresses']] + on.get(link['name'], [])
+        files.append(_file(root, NETWORKD_DIR, name + '.network',
+                           [('Match', [('Name', link['name'])]), ('Network', network)]))
+    for link in shims:
+        name = NETWORKD_SHIM_PREFIX + link['name']
+        files.append(_file(root, NETWORKD_DIR, name + '.netdev',
+                           [('NetDev', [('Name', link['name']), ('Kind', link['kind'])]), _shim_netdev(link)]))
+        sections = [('Match', [('Name', link['name'])]),
+                    ('Network', [('Address', address) for address in link['addresses']])]
+        sections.extend(('Route', [('Destination', route['dest']), ('Scope', 'global')]) for route in link['routes'])
+        files.append(_file(root, NETWORKD_DIR, name + '.network', sections))
+    return sorted(files, key=lambda rendered: rendered['path'])
+
+
+IFUPDOWN_FILE = 'etc/network/interfaces.d/underlay'
+
+
+def _ip_link_add(link):
+    """The ``ip link add`` of a shim, in the mode (and ipvlan flag) the links module creates it with."""
+    mode = link.get('mode') or ('bridge' if link['kind'] == 'macvlan' else 'l2')
+    command = 'ip link add link %s name %s type %s mode %s' % (link['parent'], link['name'], link['kind'], mode)
+    if link['kind'] == 'ipvlan' and link.get('flag'):
+        command += ' ' + link['flag']
+    return command
+
+
+def ifupdown_files(plan, root='/', existing=()):
+    """The ifupdown configuration for one host's plan: one file, ``ROOT/etc/network/interfaces.d/underlay``,
+    with a stanza per VLAN interface (ifupdown makes ``TRUNK.VLAN_ID`` on the trunk itself) and per shim
+    (made by ``pre-up``, its routes by ``up``); ``[]`` when the plan has neither. The trunk's own stanza is
+    the host's and is never written."""
+    root = _root(root)
+    vlans = host_links(plan, 'vlans')['links']
+    shims = host_links(plan, 'shims', existing=existing)['links']
+    if not vlans and not shims:
+        return []
+    lines = [HEADER, '# Sourced by /etc/network/interfaces (source /etc/network/interfaces.d/*).']
+    for link in vlans:
+        lines += ['', 'auto %s' % link['name']]
+        if link['addresses']:
+            lines.append('iface %s inet static' % link['name'])
+            lines.extend('    address %s' % address for address in link['addresses'])
+        else:
+            lines.append('iface %s inet manual' % link['name'])
+    for link in shims:
+        lines += ['', 'auto %s' % link['name'], 'iface %s inet static' % link['name'],
+                  '    pre-up %s' % _ip_link_add(link)]
+        lines.extend('    address %s' % address for address in link['addresses'])
+        # proto static, scope global: what the links module installs (ip would pick scope link).
+        lines.extend('    up ip route add %s dev %s proto static scope global' % (route['dest'], link['name'])
+                     for route in link['routes'])
+        lines.append('    post-down ip link delete %s' % link['name'])
+    return [{'path': posixpath.join(root, IFUPDOWN_FILE), 'content': '\n'.join(lines) + '\n'}]

@@ -1,0 +1,183 @@
+"""Persistent configuration (plugin_utils/persistence.py) and its filters (plugins/filter/persistence.py)."""
+
+import copy
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.underlay.network.plugins.filter.persistence import FilterModule
+from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import fleet_plan
+from ansible_collections.underlay.network.plugins.plugin_utils.persistence import (
+    HEADER,
+    PersistenceError,
+    ifupdown_files,
+    networkd_files,
+)
+
+APPS = {'name': 'apps', 'vlan_id': 10, 'subnet': '172.28.10.0/24', 'gateway': '172.28.10.1',
+        'container_pool': '172.28.10.128/25'}
+EDGE = {'name': 'edge', 'vlan_id': 30, 'subnet': '172.28.30.0/24', 'gateway': '172.28.30.1',
+        'driver': 'ipvlan', 'mode': 'l2', 'container_pool': '172.28.30.128/25'}
+LAN = {'name': 'lan', 'subnet': '192.168.50.0/24', 'gateway': '192.168.50.1',
+       'container_pool': '192.168.50.128/26'}
+D = '/etc/systemd/network/'
+
+
+def plan(*segments, host='h1', hosts=('h1',)):
+    description = {'trunk': 'eth0', 'segments': [copy.deepcopy(segment) for segment in segments]}
+    return fleet_plan(description, list(hosts))[host]
+
+
+def text(*lines):
+    return '\n'.join((HEADER,) + lines) + '\n'
+
+
+EXPECTED = {
+    D + '10-eth0.network.d/50-underlay.conf': text('', '[Network]', 'VLAN=eth0.10', 'VLAN=eth0.30'),
+    D + '20-underlay-eth0.10.netdev': text('', '[NetDev]', 'Name=eth0.10', 'Kind=vlan', '', '[VLAN]', 'Id=10'),
+    D + '20-underlay-eth0.10.network': text('', '[Match]', 'Name=eth0.10', '', '[Network]',
+                                            'Address=172.28.10.2/24', 'MACVLAN=shim10'),
+    D + '20-underlay-eth0.30.netdev': text('', '[NetDev]', 'Name=eth0.30', 'Kind=vlan', '', '[VLAN]', 'Id=30'),
+    D + '20-underlay-eth0.30.network': text('', '[Match]', 'Name=eth0.30', '', '[Network]',
+                                            'Address=172.28.30.2/24', 'IPVLAN=shim30'),
+    D + '30-underlay-shim10.netdev': text('', '[NetDev]', 'Name=shim10', 'Kind=macvlan', '', '[MACVLAN]',
+                                          'Mode=bridge'),
+    D + '30-underlay-shim10.network': text('', '[Match]', 'Name=shim10', '', '[Network]', 'Address=172.28.10.127/32',
+                                           '', '[Route]', 'Destination=172.28.10.128/28', 'Scope=global'),
+    D + '30-underlay-shim30.netdev': text('', '[NetDev]', 'Name=shim30', 'Kind=ipvlan', '', '[IPVLAN]', 'Mode=L2'),
+    D + '30-underlay-shim30.network': text('', '[Match]', 'Name=shim30', '', '[Network]', 'Address=172.28.30.127/32',
+                                           '', '[Route]', 'Destination=172.28.30.128/28', 'Scope=global'),
+}
+
+
+def test_a_multi_vlan_host_with_shims_gets_exactly_these_files_sorted_by_path():
+    files = networkd_files(plan(APPS, EDGE), trunk_network='10-eth0.network')
+    assert [entry['path'] for entry in files] == sorted(EXPECTED)
+    assert {entry['path']: entry['content'] for entry in files} == EXPECTED
+
+
+def test_rendering_is_deterministic_and_every_file_starts_with_the_header():
+    host_plan = plan(APPS, EDGE)
+    first = networkd_files(host_plan, trunk_network='10-eth0.network')
+    assert networkd_files(copy.deepcopy(host_plan), trunk_network='10-eth0.network') == first
+    assert all(entry['content'].startswith(HEADER + '\n') for entry in first)
+
+
+def test_root_prefixes_every_path_and_a_trunk_network_path_is_reduced_to_its_name():
+    files = networkd_files(plan(APPS, EDGE), root='/tmp/stage',
+                           trunk_network='/run/systemd/network/10-eth0.network')
+    assert [entry['path'] for entry in files] == ['/tmp/stage' + path for path in sorted(EXPECTED)]
+
+
+def test_an_ipvlan_shim_takes_the_mode_and_flag_of_the_port_it_joins():
+    existing = [{'kind': 'ipvlan', 'name': 'c1', 'parent': 'eth0.30', 'mode': 'l3', 'flag': 'private'}]
+    files = {entry['path']: entry['content']
+             for entry in networkd_files(plan(EDGE), trunk_network='10-eth0.network', existing=existing)}
+    assert files[D + '30-underlay-shim30.netdev'] == text('', '[NetDev]', 'Name=shim30', 'Kind=ipvlan', '',
+                                                          '[IPVLAN]', 'Mode=L3', 'Flags=private')
+
+
+def test_an_untagged_segment_puts_its_shim_in_the_trunk_drop_in_and_routes_the_whole_subnet():
+    files = {entry['path']: entry['content'] for entry in networkd_files(plan(LAN), trunk_network='10-eth0.network')}
+    assert sorted(files) == [D + '10-eth0.network.d/50-underlay.conf', D + '30-underlay-shim-lan.netdev',
+                             D + '30-underlay-shim-lan.network']
+    assert files[D + '10-eth0.network.d/50-underlay.conf'] == text('', '[Network]', 'MACVLAN=shim-lan')
+    assert 'Destination=192.168.50.0/24' in files[D + '30-underlay-shim-lan.network']
+
+
+def test_a_segment_without_shim_or_host_address_gets_a_bare_vlan():
+    files = {entry['path']: entry['content']
+             for entry in networkd_files(plan(dict(APPS, shim=False, host_address=False)),
+                                         trunk_network='10-eth0.network')}
+    assert sorted(files) == [D + '10-eth0.network.d/50-underlay.conf', D + '20-underlay-eth0.10.netdev',
+                             D + '20-underlay-eth0.10.network']
+    assert files[D + '20-underlay-eth0.10.network'] == text('', '[Match]', 'Name=eth0.10', '', '[Network]')
+
+
+def test_a_plan_with_nothing_renders_no_file_and_needs_no_trunk_network():
+    assert networkd_files({'index': 0, 'trunk': 'eth0', 'segments': []}) == []
+
+
+def test_the_trunk_is_never_taken_over_without_its_network_file_the_filter_refuses():
+    with pytest.raises(PersistenceError) as err:
+        networkd_files(plan(APPS))
+    assert 'eth0.10, shim10' not in str(err.value)  # the shim sits on eth0.10, not on the trunk
+    assert "puts eth0.10 on the trunk eth0, but no trunk_network" in str(err.value)
+    assert 'networkctl status eth0' in str(err.value)
+
+
+@pytest.mark.parametrize('bad', ['eth0', '.network', '', 7])
+def test_a_trunk_network_that_is_no_network_file_is_refused(bad):
+    with pytest.raises(PersistenceError, match='trunk_network must name the .network file'):
+        networkd_files(plan(APPS), trunk_network=bad)
+
+
+@pytest.mark.parametrize('bad', ['relative/dir', '', None])
+def test_root_must_be_absolute(bad):
+    with pytest.raises(PersistenceError, match='root must be an absolute directory'):
+        networkd_files(plan(APPS), root=bad, trunk_network='10-eth0.network')
+
+
+def test_the_filter_reports_errors_as_ansible_filter_errors():
+    networkd = FilterModule().filters()['networkd_files']
+    assert networkd(plan(APPS), trunk_network='10-eth0.network')
+    with pytest.raises(AnsibleFilterError, match='no trunk_network'):
+        networkd(plan(APPS))
+    with pytest.raises(AnsibleFilterError, match="takes one host's plan"):
+        networkd('not a plan')
+
+
+IFUPDOWN = text(
+    '# Sourced by /etc/network/interfaces (source /etc/network/interfaces.d/*).',
+    '',
+    'auto eth0.10',
+    'iface eth0.10 inet static',
+    '    address 172.28.10.2/24',
+    '',
+    'auto eth0.30',
+    'iface eth0.30 inet static',
+    '    address 172.28.30.2/24',
+    '',
+    'auto shim10',
+    'iface shim10 inet static',
+    '    pre-up ip link add link eth0.10 name shim10 type macvlan mode bridge',
+    '    address 172.28.10.127/32',
+    '    up ip route add 172.28.10.128/28 dev shim10 proto static scope global',
+    '    post-down ip link delete shim10',
+    '',
+    'auto shim30',
+    'iface shim30 inet static',
+    '    pre-up ip link add link eth0.30 name shim30 type ipvlan mode l2',
+    '    address 172.28.30.127/32',
+    '    up ip route add 172.28.30.128/28 dev shim30 proto static scope global',
+    '    post-down ip link delete shim30',
+)
+
+
+def test_ifupdown_a_multi_vlan_host_with_shims_gets_exactly_this_file():
+    assert ifupdown_files(plan(APPS, EDGE), root='/stage') == [
+        {'path': '/stage/etc/network/interfaces.d/underlay', 'content': IFUPDOWN}]
+    assert ifupdown_files(plan(APPS, EDGE)) == [{'path': '/etc/network/interfaces.d/underlay', 'content': IFUPDOWN}]
+
+
+def test_ifupdown_an_ipvlan_shim_takes_the_port_mode_a_bare_vlan_is_manual_and_untagged_shims_sit_on_the_trunk():
+    existing = [{'kind': 'ipvlan', 'name': 'c1', 'parent': 'eth0.30', 'mode': 'l3', 'flag': 'private'}]
+    content = ifupdown_files(plan(EDGE), existing=existing)[0]['content']
+    assert '    pre-up ip link add link eth0.30 name shim30 type ipvlan mode l3 private\n' in content
+    content = ifupdown_files(plan(dict(APPS, shim=False, host_address=False)))[0]['content']
+    assert content.endswith('\nauto eth0.10\niface eth0.10 inet manual\n')
+    content = ifupdown_files(plan(LAN))[0]['content']
+    assert 'iface eth0 ' not in content  # the trunk's stanza is the host's
+    assert '    pre-up ip link add link eth0 name shim-lan type macvlan mode bridge\n' in content
+    assert '    up ip route add 192.168.50.0/24 dev shim-lan proto static scope global\n' in content
+
+
+def test_ifupdown_a_plan_with_nothing_renders_no_file():
+    assert ifupdown_files({'index': 0, 'trunk': 'eth0', 'segments': []}) == []
+
+
+def test_the_ifupdown_filter_reports_errors_as_ansible_filter_errors():
+    ifupdown = FilterModule().filters()['ifupdown_files']
+    assert ifupdown(plan(APPS))[0]['content'].startswith(HEADER + '\n')
+    with pytest.raises(AnsibleFilterError, match='root must be an absolute directory'):
+        ifupdown(plan(APPS), root='stage')

@@ -74,7 +74,7 @@ def write_inventory(path, hosts, segments):
     }}}}
     (path / 'hosts.yml').write_text(yaml.safe_dump(inventory, sort_keys=False))
     fleet = {'underlay_fleet': {'trunk': 'eth0', 'segments': [segment(i) for i in range(1, segments + 1)]},
-             'underlay_verify': False}
+             'underlay_verify': False, 'underlay_persistence': 'none'}
     (path / 'group_vars' / 'all' / 'underlay.yml').write_text(yaml.safe_dump(fleet, sort_keys=False))
 
 

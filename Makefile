@@ -26,11 +26,12 @@ test: venv lint docs sanity unit integration kernel molecule
 venv:
 	scripts/bootstrap.sh
 
-# Both linters always run, so one pass shows every finding.
+# Every linter always runs, so one pass shows every finding (the changelog fragments too).
 lint: venv
 	rc=0; \
 	$(BIN)/ruff check . || rc=1; \
 	$(BIN)/ansible-lint || rc=1; \
+	$(BIN)/antsibull-changelog lint || rc=1; \
 	exit $$rc
 
 # The docs: antsibull-docs lints every module's, plugin's and role's documentation (schema, markup, references

@@ -51,7 +51,9 @@ def fleet_lab(lab):
 def inventory(lab, fleet=None, **host_vars):
     hosts = {namespace: dict({'underlay_workloads': 'netns'}, **host_vars.get(name, {}))
              for name, namespace in sorted(lab.hosts.items())}
-    return {'all': {'vars': {'ansible_connection': 'underlay.network.netns', 'underlay_fleet': fleet or FLEET},
+    # underlay_persistence none: lab hosts share this machine's /etc, which must stay untouched.
+    return {'all': {'vars': {'ansible_connection': 'underlay.network.netns', 'underlay_fleet': fleet or FLEET,
+                             'underlay_persistence': 'none'},
                     'children': {'underlay_hosts': {'hosts': hosts}}}}
 
 

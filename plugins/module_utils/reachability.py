@@ -66,13 +66,17 @@ REACHABILITY_ARGUMENT_SPEC = dict(
     )),
     count=dict(type='int', default=1),
     timeout=dict(type='int', default=1),
+    retries=dict(type='int', default=1),
     parallel=dict(type='int', default=32),
     fail_on_mismatch=dict(type='bool', default=False),
 )
 
 
 # -- input (pure) -------------------------------------------------------------------
-def validate_settings(count, timeout, parallel):
+def validate_settings(count, timeout, parallel, retries=0):
+    if retries < 0:
+        raise ValidationError('retries is %d; it is how often a probe that must reach is tried again: use 0 or '
+                              'more' % retries)
     for option, value, meaning in (('count', count, 'pings per probe'), ('timeout', timeout, 'seconds per ping'),
                                    ('parallel', parallel, 'probes at once')):
         if value < 1:
@@ -347,6 +351,24 @@ class Prober:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def probe_with_retries(prober, probes, parallel, retries):
+    """run_probes, then again, up to ``retries`` times, for the probes that had to reach and did not.
+
+    A first ping can be lost while the neighbour is being resolved on a loaded host; a retry can only turn
+    "not reached" into "reached", so it is never given to a probe that must stay isolated.
+    """
+    results = run_probes(prober, probes, parallel)
+    for attempt in range(2, retries + 2):
+        again = [i for i, row in enumerate(results) if row['expected'] == REACH and row['reached'] is False]
+        if not again:
+            break
+        for position, row in zip(again, run_probes(prober, [probes[i] for i in again], parallel)):
+            if row['reached']:
+                row['detail'] = '%s (answered on try %d)' % (row['detail'], attempt)
+            results[position] = row
+    return results
 
 
 def result_row(probe, reached, detail):

@@ -81,6 +81,14 @@ options:
       - Seconds to wait for each answer (C(ping -W)).
     type: int
     default: 1
+  retries:
+    description:
+      - How many more times a probe that must reach (O(probes[].expect=reach)) and did not is run again.
+        A first ping can be lost while the target's neighbour entry is being resolved on a busy host. A retry
+        can only turn "not reached" into "reached", so probes that must stay isolated are never retried;
+        RV(results[].detail) says when a probe was answered on a retry.
+    type: int
+    default: 1
   parallel:
     description:
       - How many probes run at once. Probes on one Docker engine run at most 10 at once (the connections the
@@ -191,8 +199,8 @@ from ansible_collections.underlay.network.plugins.module_utils.reachability impo
     Prober,
     describe_mismatch,
     normalize_probes,
+    probe_with_retries,
     report,
-    run_probes,
     validate_settings,
 )
 from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
@@ -202,13 +210,13 @@ def main():
     module = AnsibleModule(argument_spec=REACHABILITY_ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     try:
-        validate_settings(params['count'], params['timeout'], params['parallel'])
+        validate_settings(params['count'], params['timeout'], params['parallel'], params['retries'])
         probes = normalize_probes(params['probes'])
         if any(probe['source']['container'] for probe in probes):
             require_docker(module)
         with Prober(params['count'], params['timeout']) as prober:
             prober.prepare(probes)
-            result = report(run_probes(prober, probes, params['parallel']))
+            result = report(probe_with_retries(prober, probes, params['parallel'], params['retries']))
     except (ValidationError, EngineError) as exc:
         module.fail_json(msg=str(exc))
     if params['fail_on_mismatch'] and result['mismatches']:

@@ -251,25 +251,110 @@ def test_bad_input_fails_before_anything_changes(lab, host, play):
     assert netlink_dump(host) == before and c1 not in netns.listnetns(), 'a failed call changed something'
 
 
+def add_blackhole(namespace, dest):
+    """A route to ``dest`` through no link: the kernel refuses another route to it with the same metric (EEXIST),
+    a refusal no check before the change can see coming, so it stops a call half-way."""
+    with IPRoute(netns=namespace, flags=0) as ipr:
+        ipr.route('add', dst=dest, type='blackhole', table=254)
+
+
 def test_a_kernel_refusal_midway_reports_what_was_applied(lab, host, play):
-    """The second link's route has a gateway that is not on-link: the kernel refuses it (ENETUNREACH)."""
+    """The second link's route is one the kernel already has (a blackhole route): it refuses it (EEXIST)."""
+    add_blackhole(host, '10.77.0.0/16')
     links = [{'kind': 'macvlan', 'name': 'first', 'parent': 'eth0', 'addresses': ['172.28.250.1/32']},
              {'kind': 'macvlan', 'name': 'second', 'parent': 'eth0', 'addresses': ['172.28.250.2/32'],
-              'routes': [{'dest': '10.77.0.0/16', 'gateway': '192.0.2.1'}]},
+              'routes': [{'dest': '10.77.0.0/16'}]},
              {'kind': 'macvlan', 'name': 'third', 'parent': 'eth0'}]
     result = play([links_task(config={'links': links})]).last
     assert result.failed and result.changed, result
     assert result['failed_object'] == 'link second' and result['not_attempted'] == ['third']
     assert 'first: create macvlan first' in result['applied'][0]
     assert "second: create macvlan second in the task's network namespace" in result['applied']
-    assert 'Network is unreachable' in result['msg'] and 'not attempted: third' in result['msg']
+    assert 'File exists' in result['msg'] and 'not attempted: third' in result['msg']
+    assert 'the new link second was removed again' in result['msg']
     # Exactly what the result says: first converged, second removed again, third not made.
     assert read_link(host, 'first')['addresses'] == ['172.28.250.1/32']
     assert read_link(host, 'second') is None and read_link(host, 'third') is None
 
-    links[1]['routes'] = [{'dest': '10.77.0.0/16'}]
+    links[1]['routes'] = [{'dest': '10.78.0.0/16'}]
     fixed = play([links_task(config={'links': links})]).last
     assert not fixed.failed and fixed['summary']['created'] == 2 and fixed['summary']['unchanged'] == 1, fixed
+
+
+def test_a_gateway_that_is_not_on_link_fails_the_call_before_any_change(lab, host, play):
+    config = host_config(lab)
+    assert not play([links_task(config=config)]).last.failed
+    config['links'].insert(0, {'kind': 'macvlan', 'name': 'first', 'parent': 'eth0'})
+    config['links'][1]['addresses'] = ['172.28.248.254/32', '172.28.250.9/24']
+    config['links'][1]['routes'] = [{'dest': '10.98.0.0/16', 'gateway': '192.0.2.1'}]
+    before = netlink_dump(host)
+    refused = play([links_task(config=config)]).last
+    assert refused.failed, refused
+    assert netlink_dump(host) == before, 'the refused call changed something'
+    assert 'gateway 192.0.2.1 is not on-link through shim' in refused['msg'], refused['msg']
+
+
+def test_a_refusal_half_way_puts_the_existing_link_back(lab, host, play):
+    """shim's MTU is set and an address added, then the kernel refuses its route: shim is put back as it was,
+    the link converged before it stays, and the result says so."""
+    config = host_config(lab)
+    assert not play([links_task(config=config)]).last.failed
+    add_blackhole(host, '10.77.0.0/16')
+    before = netlink_dump(host)
+    config['links'].insert(0, {'kind': 'macvlan', 'name': 'first', 'parent': 'eth0'})
+    config['links'][1].update(mtu=1400, addresses=['172.28.248.254/32', '172.28.250.9/24'],
+                              routes=[{'dest': '172.28.248.0/28'}, {'dest': '10.77.0.0/16'}])
+    failed = play([links_task(config=config)]).last
+    assert failed.failed and failed['failed_object'] == 'link shim', failed
+    assert read_link(host, 'first') is not None
+    ipr_delete(host, 'first')
+    assert netlink_dump(host) == before, 'the failing link was not put back as it was'
+    assert [action.split(':')[0] for action in failed['applied']] == ['first', 'first']
+    assert 'File exists' in failed['msg'] and 'shim was put back as it was' in failed['msg'], failed['msg']
+
+
+# The netlink core run in-process inside the lab host (the task's namespace there), with a fault injected.
+CLEANUP_SCRIPT = r'''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from pyroute2 import IPRoute
+from ansible_collections.underlay.network.plugins.module_utils import link_reconcile, netlink
+from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS, LinkError
+
+real_set_link = netlink.Namespace.set_link
+
+def set_link(self, index, what, **attrs):
+    if what.startswith('mark '):  # the parent goes away meanwhile, and the kernel removes the new link with it
+        with IPRoute() as ipr:
+            ipr.link('del', index=ipr.link_lookup(ifname='v0')[0])
+    return real_set_link(self, index, what, **attrs)
+
+netlink.Namespace.set_link = set_link
+params = dict(name='m', parent='v0', addresses=['172.28.250.3/32'], mode='bridge')
+desired = link_reconcile.desired_link(params, KINDS['macvlan'])
+try:
+    with link_reconcile.Sessions() as sessions:
+        link_reconcile.reconcile_link(sessions, desired, KINDS['macvlan'], params=params)
+    print(json.dumps({'msg': None}))
+except LinkError as exc:
+    print(json.dumps({'msg': str(exc)}))
+'''
+
+
+def test_a_clean_up_that_finds_the_link_gone_keeps_the_real_error(host):
+    import json
+    import subprocess
+    with IPRoute(netns=host, flags=0) as ipr:
+        ipr.link('add', ifname='v0', kind='veth', peer={'ifname': 'v1'})
+    before = netlink_dump(host)
+    out = subprocess.run(['nsenter', '--net=/run/netns/' + host, sys.executable, '-c', CLEANUP_SCRIPT,
+                          str(COLLECTIONS)], capture_output=True, text=True, timeout=60, check=True)
+    msg = json.loads(out.stdout)['msg']
+    assert msg is not None, out
+    assert 'mark m as created by this collection' in msg and 'No such device' in msg, msg
+    assert 'the new link m is gone already' in msg, msg
+    assert read_link(host, 'm') is None and read_link(host, 'v0') is None
+    assert len(netlink_dump(host)['links']) == len(before['links']) - 2  # v0 and v1, nothing else
 
 
 def test_links_info_reports_kinds_namespaces_and_the_marker(lab, host, play):
@@ -318,3 +403,8 @@ def test_a_chosen_ifindex_that_got_taken_falls_back_to_the_kernels_choice(host):
 def ipr_index(ns, name):
     with IPRoute(netns=ns, flags=0) as ipr:
         return ipr.link_lookup(ifname=name)[0]
+
+
+def ipr_delete(ns, name):
+    with IPRoute(netns=ns, flags=0) as ipr:
+        ipr.link('del', index=ipr.link_lookup(ifname=name)[0])

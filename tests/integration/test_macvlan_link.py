@@ -250,3 +250,42 @@ def test_bad_input_fails_clearly_and_touches_nothing(ansible, host):
     assert kind_clash.failed
     assert "veth9 exists in the task's network namespace and is a veth, not a macvlan" in kind_clash['msg']
     assert snapshot(host) == before
+
+
+def add_blackhole(namespace, dest):
+    """A route to ``dest`` through no link: the kernel refuses another route to it with the same metric (EEXIST),
+    a refusal no check before the change can see coming, so it stops a call half-way."""
+    with IPRoute(netns=namespace, flags=0) as ipr:
+        ipr.route('add', dst=dest, type='blackhole', table=254)
+
+
+def test_a_gateway_that_is_not_on_link_is_refused_before_any_change(run, host, net1):
+    run(netns=net1, **CONTAINER)
+    before = snapshot(host, net1)
+    refused = run(netns=net1, name='eth0', parent='eth0', addresses=['172.28.250.10/24'],
+                  routes=[{'dest': '10.98.0.0/16', 'gateway': '192.0.2.1'}])
+    assert refused.failed, refused
+    assert snapshot(host, net1) == before, 'the refused task changed the link'
+    assert 'gateway 192.0.2.1 is not on-link through eth0' in refused['msg'], refused['msg']
+    assert 'nothing was changed' in refused['msg'] and refused['actions'] == []
+
+    # On-link through the prefix of an address the same task adds, or IPv6 link-local: the kernel accepts both.
+    accepted = run(netns=net1, name='eth0', parent='eth0', addresses=['172.28.250.10/24'],
+                   routes=[{'dest': '10.98.0.0/16', 'gateway': '172.28.250.1'},
+                           {'dest': '2001:db8:77::/48', 'gateway': 'fe80::1'}])
+    assert accepted.changed and not accepted.failed, accepted
+    assert ('10.98.0.0', 16, '172.28.250.1') in read_link(net1, 'eth0')['routes']
+
+
+def test_a_refusal_half_way_puts_the_existing_link_back(run, host, net1):
+    """Mode and MTU set, an address added, then the kernel refuses the route: all of it is undone, in reverse."""
+    run(netns=net1, **CONTAINER)
+    add_blackhole(net1, '10.77.0.0/16')
+    before = snapshot(host, net1)
+    failed = run(netns=net1, name='eth0', parent='eth0', mode='vepa', mtu=1400, addresses=['172.28.250.10/24'],
+                 routes=[{'dest': '10.77.0.0/16'}])
+    assert failed.failed, failed
+    assert snapshot(host, net1) == before, 'the failing link was not put back as it was'
+    assert 'add route 10.77.0.0/16 metric 0' in failed['msg'] and 'File exists' in failed['msg'], failed['msg']
+    assert 'eth0 was put back as it was' in failed['msg'], failed['msg']
+    assert failed['actions'] == [] and 'add address 172.28.250.10/24' in failed['undone'], failed

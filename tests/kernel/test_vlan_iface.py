@@ -137,3 +137,34 @@ def test_bad_input_fails_clearly_and_touches_nothing(play, host):
         assert result.failed, (args, result)
         assert fragment in result['msg'], (args, result['msg'])
     assert snapshot(host) == before
+
+
+MGMT = dict(name='mgmt', parent='eth0', vlan_id=10, mtu=1400, flags={'gvrp': True}, egress_qos_map={6: 5},
+            addresses=['172.28.244.1/24'], routes=[{'dest': '10.60.0.0/16', 'gateway': '172.28.244.254'}])
+
+
+def test_recreate_onto_a_vlan_id_the_parent_already_has_changes_nothing(play, host):
+    """eth0.20 exists: the kernel would refuse a second VLAN 20 on eth0 (EEXIST) after mgmt was deleted."""
+    made = play(vlan(MGMT), vlan(dict(parent='eth0', vlan_id=20)))
+    assert not any(r.failed for r in made), made
+    before = snapshot(host)
+    refused = play(vlan(dict(name='mgmt', parent='eth0', vlan_id=20, recreate=True)))[0]
+    assert refused.failed, refused
+    assert snapshot(host) == before, 'mgmt was deleted (or changed) before the re-creation was known to work'
+    assert 'eth0.20' in refused['msg'] and 'VLAN 20' in refused['msg'], refused['msg']
+    assert 'nothing was changed' in refused['msg'], refused['msg']
+
+
+def test_a_re_creation_the_kernel_refuses_brings_the_old_link_back(play, host):
+    """The new mgmt's route is one the kernel already has (a blackhole route): creating it fails after the old
+    mgmt was deleted, and the old one comes back with its ifindex, MAC, flags, addresses and routes."""
+    assert not play(vlan(MGMT))[0].failed
+    with IPRoute(netns=host, flags=0) as ipr:
+        ipr.route('add', dst='10.77.0.0/16', type='blackhole', table=254)
+    before = snapshot(host)
+    failed = play(vlan(dict(name='mgmt', parent='eth0', vlan_id=20, recreate=True,
+                            routes=[{'dest': '10.77.0.0/16'}])))[0]
+    assert failed.failed, failed
+    assert snapshot(host) == before, 'the old mgmt was not brought back as it was'
+    assert 'File exists' in failed['msg'], failed['msg']
+    assert 'the old mgmt was re-created as it was' in failed['msg'], failed['msg']

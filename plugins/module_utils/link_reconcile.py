@@ -11,6 +11,7 @@ directly with sessions it keeps open across links.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from ansible_collections.underlay.network.plugins.module_utils.link_diff import (
@@ -31,6 +32,7 @@ from ansible_collections.underlay.network.plugins.module_utils.netlink import (
     require_pyroute2,
 )
 from ansible_collections.underlay.network.plugins.module_utils.netns import (
+    PROCESS_GONE,
     list_namespaces,
     namespace_exists,
     namespace_path,
@@ -98,7 +100,6 @@ class Sessions:
 
     def __init__(self, created_later=(), whole=False):
         self._open = {}
-        self._unnamed = None  # sessions in namespaces without a name, opened when first asked for
         self.whole = whole  # read whole namespaces (the aggregate) rather than one link at a time
         # Namespaces the caller creates after planning: links planned in them start from nothing.
         self.created_later = set(created_later)
@@ -122,22 +123,34 @@ class Sessions:
         for name in list_namespaces():
             try:
                 found = os.stat(namespace_path(name))
-            except OSError:
-                continue  # removed meanwhile
+            except OSError as exc:
+                if exc.errno in PROCESS_GONE:
+                    continue  # removed meanwhile
+                raise
             if (found.st_dev, found.st_ino) != (own.st_dev, own.st_ino):
                 names.append(name)
         return names
 
-    def unnamed(self):
-        """Sessions in the namespaces without a name that processes are in (a Docker container's), read only."""
-        if self._unnamed is None:
-            self._unnamed = []
-            for path, label in unnamed_namespaces():
-                try:
-                    self._unnamed.append(Namespace(label, whole=True, path=path))
-                except OSError:
+    @staticmethod
+    def unnamed():
+        """Sessions in the namespaces without a name that processes are in (a Docker container's), read only,
+        one at a time: each is closed before the next opens (hundreds of containers would exhaust the
+        descriptors). Only a process gone meanwhile is skipped; a namespace that cannot be read fails."""
+        try:
+            found = unnamed_namespaces()
+        except OSError as exc:
+            raise _unreadable('the network namespaces of processes', exc) from None
+        for path, label in found:
+            try:
+                session = Namespace(label, whole=True, path=path)
+            except OSError as exc:
+                if exc.errno in PROCESS_GONE:
                     continue  # the process has gone meanwhile, and its namespace with it
-        return self._unnamed
+                raise _unreadable(label, exc) from None
+            try:
+                yield session
+            finally:
+                session.close()
 
     def children(self, parents, kind=None):
         """Every link (of ``kind``, or of any kind) stacked on ``parents`` (a name or several, links of the
@@ -145,7 +158,7 @@ class Sessions:
         are in (a container's macvlan on a VLAN, an ipvlan of the port)."""
         parents = {parents} if isinstance(parents, str) else set(parents)
         found = []
-        for session in [self.get(name) for name in self.namespaces()] + self.unnamed():
+        for session in itertools.chain([self.get(name) for name in self.namespaces()], self.unnamed()):
             for msg in session.links():
                 info = msg.get_attr('IFLA_LINKINFO')
                 if kind is not None and (info is None or info.get_attr('IFLA_INFO_KIND') != kind):
@@ -158,20 +171,24 @@ class Sessions:
 
     def invalidate(self):
         """Forget every cached dump (after a change, which may touch other namespaces' links too)."""
-        for session in list(self._open.values()) + (self._unnamed or []):
+        for session in self._open.values():
             session.invalidate()
 
     def close(self):
-        for session in list(self._open.values()) + (self._unnamed or []):
+        for session in self._open.values():
             session.close()
         self._open.clear()
-        self._unnamed = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _unreadable(what, exc):
+    return LinkError("cannot read %s (%s): links stacked on this host's links may live there, so the guards "
+                     'cannot pass without them; nothing was changed' % (what, exc.strerror or exc))
 
 
 def read_virtual_links(sessions, namespaces=(), managed_only=False, kinds=(), devices=False):

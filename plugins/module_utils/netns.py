@@ -11,6 +11,7 @@ the namespace (``/proc/sys/net`` shows the reading process's namespace).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import pickle
 import socket
@@ -20,6 +21,12 @@ from ansible_collections.underlay.network.plugins.module_utils.validation import
 NETNS_RUN_DIR = '/run/netns'
 PROC_SYS = '/proc/sys'
 CLONE_NEWNET = 0x40000000
+# What reading a process's namespace gives once the process has exited.
+PROCESS_GONE = (errno.ENOENT, errno.ESRCH)
+# And a process the kernel does not show to the task at all (one of a more privileged context, outside the
+# task's user namespace: root with CAP_SYS_PTRACE there is never refused): no task of ours acts in its
+# namespace. Every other error fails the scan.
+NOT_SHOWN = PROCESS_GONE + (errno.EACCES,)
 
 
 class SysctlError(Exception):
@@ -96,29 +103,43 @@ def unnamed_namespaces():
     ``(path, label)`` pairs, one per namespace, neither the caller's own nor a named one.
 
     Links there can still hang off this host's links (a container's macvlan on a VLAN), so the guards
-    that look for such links look there too.
+    that look for such links look there too. Only a process gone meanwhile (or not shown, ``NOT_SHOWN``)
+    is skipped: any other error is raised, since a namespace left out is a guard that passes without looking.
     """
     seen = set()
     for path in ['/proc/self/ns/net'] + [namespace_path(name) for name in list_namespaces()]:
-        try:
-            found = os.stat(path)
-        except OSError:
-            continue
-        seen.add((found.st_dev, found.st_ino))
+        found = _stat_unless_gone(path)
+        if found is not None:
+            seen.add((found.st_dev, found.st_ino))
     unnamed = []
     for entry in sorted((e for e in os.listdir('/proc') if e.isdigit()), key=int):
         path = '/proc/%s/ns/net' % entry
-        try:
-            found = os.stat(path)
-            with open('/proc/%s/comm' % entry) as comm:
-                command = comm.read().strip()
-        except OSError:
-            continue  # gone meanwhile, or a kernel thread
-        if (found.st_dev, found.st_ino) in seen:
+        found = _stat_unless_gone(path)
+        command = _command_unless_gone(entry) if found is not None else None
+        if command is None or (found.st_dev, found.st_ino) in seen:
             continue
         seen.add((found.st_dev, found.st_ino))
         unnamed.append((path, '%s%s (%s)' % (UNNAMED_LABEL, entry, command)))
     return unnamed
+
+
+def _stat_unless_gone(path):
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if exc.errno in NOT_SHOWN:
+            return None
+        raise
+
+
+def _command_unless_gone(pid):
+    try:
+        with open('/proc/%s/comm' % pid) as comm:
+            return comm.read().strip()
+    except OSError as exc:
+        if exc.errno in NOT_SHOWN:
+            return None
+        raise
 
 
 def run_in_namespace(name, func, *args):

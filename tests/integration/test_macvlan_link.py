@@ -289,3 +289,20 @@ def test_a_refusal_half_way_puts_the_existing_link_back(run, host, net1):
     assert 'add route 10.77.0.0/16 metric 0' in failed['msg'] and 'File exists' in failed['msg'], failed['msg']
     assert 'eth0 was put back as it was' in failed['msg'], failed['msg']
     assert failed['actions'] == [] and 'add address 172.28.250.10/24' in failed['undone'], failed
+
+
+def test_recreate_onto_a_parent_where_its_mac_is_in_use_changes_nothing(run, host):
+    """The old MAC goes with a re-created link; on eth1 another macvlan has it up, so the kernel would refuse the
+    new link (EADDRINUSE) after the old one was deleted."""
+    add_second_uplink(host)
+    assert not run(name='mv', parent='eth0', addresses=['172.28.250.20/24']).failed
+    mac = read_link(host, 'mv')['mac']
+    with IPRoute(netns=host, flags=0) as ipr:
+        ipr.link('add', ifname='other', kind='macvlan', link=ipr.link_lookup(ifname='eth1')[0], macvlan_mode='bridge',
+                 address=mac, state='up')
+    before = snapshot(host)
+    refused = run(name='mv', parent='eth1', recreate=True)
+    assert refused.failed, refused
+    assert snapshot(host) == before, 'mv was deleted before its re-creation was known to work'
+    assert 'MAC address %s is in use on eth1 by other' % mac in refused['msg'], refused['msg']
+    assert 'nothing was changed' in refused['msg'], refused['msg']

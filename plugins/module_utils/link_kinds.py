@@ -73,6 +73,24 @@ class LinkKind:
         """Extra result keys describing the state after the change (in check mode: as it would be)."""
         return {}
 
+    def creatable(self, sessions, target):
+        """Raise LinkError if the kernel would refuse to create ``target`` where it stands now: checked before a
+        re-creation deletes the old link. The link's own name is free by then."""
+
+    def restoring(self, now, before):
+        """Values to declare, besides ``before``, to bring fields declared in part (merged) back from ``now``."""
+        return {}
+
+
+def stacked_besides(sessions, target, kind):
+    """The links of ``kind`` on ``target``'s parent, wherever they live, ``target`` itself left out."""
+    return [link for link in sessions.children(target['parent'], kind)
+            if (link['name'], link['netns']) != (target['name'], target['netns'])]
+
+
+def describe_link(link):
+    return '%s (in %s)' % (link['name'], describe_netns(link['netns']) if link['netns'] else "the task's namespace")
+
 
 # For kinds with a MAC address of their own (doc fragment underlay.network.link.mac_address).
 MAC_ADDRESS_SPEC = dict(mac_address=dict(type='str'))
@@ -130,6 +148,20 @@ class Macvlan(LinkKind):
     def keeps_mac(self, desired):
         # A passthru macvlan shares its parent's MAC: setting one would change the parent's.
         return desired['mode'] != 'passthru'
+
+    def creatable(self, sessions, target):
+        """A macvlan cannot come up with a MAC its parent or an up macvlan on the same parent has (EADDRINUSE)."""
+        mac = target.get('mac_address')
+        if mac is None or target['mode'] == 'passthru' or target.get('admin_state') == 'down':
+            return
+        parent = sessions.task.link_msg(ifname=target['parent'])
+        users = [target['parent'] + ' itself'] if parent is not None and parent.get_attr('IFLA_ADDRESS') == mac else []
+        users += [describe_link(link) for link in stacked_besides(sessions, target, self.kind)
+                  if link['mac_address'] == mac and link['admin_state'] == 'up']
+        if users:
+            raise LinkError('MAC address %s is in use on %s by %s, so the kernel would refuse %s there (Address '
+                            'already in use); set another mac_address or free that one first; nothing was changed'
+                            % (mac, target['parent'], ', '.join(users), target['name']), actions=[])
 
 
 class Vlan(LinkKind):
@@ -231,6 +263,21 @@ class Vlan(LinkKind):
             return {**(current_value or {}), **desired_value}
         return desired_value
 
+    def creatable(self, sessions, target):
+        """The kernel allows one VLAN per id and protocol on a parent, whatever its name or namespace (EEXIST)."""
+        taken = [link for link in stacked_besides(sessions, target, self.kind)
+                 if (link['vlan_id'], link['protocol']) == (target['vlan_id'], target['protocol'])]
+        if taken:
+            raise LinkError('%s cannot be created as VLAN %d (%s) on %s: %s is that VLAN on %s already, and the '
+                            'kernel allows one per parent; use another vlan_id or remove that link first; nothing '
+                            'was changed' % (target['name'], target['vlan_id'], target['protocol'], target['parent'],
+                                             describe_link(taken[0]), target['parent']), actions=[])
+
+    def restoring(self, now, before):
+        # The QoS maps merge with what is there: a mapping added since must be declared back to 0 to go.
+        return {field: {**{prio: 0 for prio in now.get(field) or {}}, **(before.get(field) or {})}
+                for field in ('ingress_qos_map', 'egress_qos_map')}
+
     def immutable_differences(self, current, desired):
         return ["%s is %s, wanted %s (the kernel keeps a VLAN's %s for life)"
                 % (field, current[field], desired[field], field)
@@ -282,13 +329,9 @@ class Ipvlan(LinkKind):
         where = describe_netns(link['netns']) if link['netns'] else "the task's namespace"
         return '%s in %s (%s, %s)' % (link['name'], where, link['mode'], link['flag'])
 
-    def _siblings(self, sessions, desired):
-        return [link for link in sessions.children(desired['parent'], self.kind)
-                if (link['name'], link['netns']) != (desired['name'], desired['netns'])]
-
     def preflight(self, sessions, desired, current, params, check_mode):
         """Refuse a port-wide mode switch unless the user allowed it, before anything is touched."""
-        affected = [link for link in self._siblings(sessions, desired)
+        affected = [link for link in stacked_besides(sessions, desired, self.kind)
                     if (link['mode'], link['flag']) != (desired['mode'], desired['flag'])]
         if affected and not params.get('allow_port_mode_change'):
             raise LinkError(

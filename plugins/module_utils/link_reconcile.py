@@ -11,6 +11,7 @@ directly with sessions it keeps open across links.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
 
@@ -73,6 +74,8 @@ LINK_REQUIRED_IF = [('state', 'present', ('parent',))]
 def desired_link(params, kind):
     """Validate the module parameters and return the normalized desired state."""
     name = validate_ifname(params['name'], 'name') if params.get('name') else kind.default_name(params)
+    if not name:  # the kernel would answer an empty name with a bare EINVAL
+        raise ValidationError('name must not be empty; give the name of the link')
     desired = {
         'name': name,
         'kind': kind.kind,
@@ -232,10 +235,11 @@ class LinkApplier:
         self.actions.append(action)
         return outcome
 
-    def create(self, target, parent_index):
+    def create(self, target, parent_index, index=None):
         """Create the link in its namespace (``Namespace.create_link`` picks the way), then converge it.
 
-        A failure while converging removes the new link again.
+        A failure while converging removes the new link again. ``index``: the ifindex wanted, and
+        ``target['alias']`` the alias (by default the marker): a deleted link brought back as it was.
         """
         task, where = self.sessions.task, self.sessions.get(target['netns'])
         name = target['name']
@@ -244,20 +248,20 @@ class LinkApplier:
             task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
             'create_link', name, self.kind.encode(target), parent_index=parent_index, mtu=target.get('mtu'),
             mac_address=target.get('mac_address'), target=where if target['netns'] is not None else None,
-            move_after_create=self.kind.move_after_create, up=admin_state == 'up')
+            move_after_create=self.kind.move_after_create, up=admin_state == 'up', index=index)
         if created_up:
             self.actions.append('set admin_state up')
             admin_state = None
         if index is None:
             index = where.lookup_index(name)
+        alias = target['alias'] if 'alias' in target else target.get('managed_by') or MANAGED_MARKER
         try:
-            where.set_link(index, 'mark %s as created by this collection' % name,
-                           ifalias=target.get('managed_by') or MANAGED_MARKER)
+            if alias:
+                where.set_link(index, 'mark %s as created by this collection' % name, ifalias=alias)
             self.converge(where, index, addresses_add=target.get('addresses') or (), routes_add=target.get('routes')
                           or (), admin_state=admin_state)
         except NetlinkOperationError as exc:
-            where.delete_link(index, 'remove the half-made link %s' % name)
-            raise LinkError('%s; the new link %s was removed again, so nothing is half-applied' % (exc, name)) from exc
+            raise LinkError('%s; %s' % (exc, where.remove_half_made(index, name))) from exc
 
     def converge(self, where, index, addresses_add=(), addresses_delete=(), routes_add=(), routes_delete=(),
                  admin_state=None, link_changes=None, addresses_want=None):
@@ -281,7 +285,8 @@ class LinkApplier:
             self._do(where, 'add address %s' % cidr, 'add_address', index, cidr)
         if admin_state == 'up':
             self._do(where, 'set admin_state up', 'set_link', index, 'set link up', state='up')
-        for route in routes_add:
+        # On-link routes first: an IPv6 gateway may be on-link through one of them.
+        for route in sorted(routes_add, key=lambda route: bool(route['gateway'])):
             self._do(where, 'add route %s' % describe_route(route), 'add_route', index, route)
 
     def update(self, current, desired, plan):
@@ -305,6 +310,18 @@ class LinkApplier:
         where = self.sessions.get(current['netns'])
         self._do(where, 'delete %s %s in %s' % (current['kind'], current['name'], describe_netns(current['netns'])),
                  'delete_link', current['index'], 'delete link %s' % current['name'])
+
+    def restore(self, before):
+        """Bring an existing link back to ``before`` (its state when read) after an in-place change failed half-way:
+        what was added goes, what was deleted or set comes back, in ``converge``'s order (which the kernel accepts)."""
+        where = self.sessions.get(before['netns'])
+        where.invalidate()
+        msg = where.link_msg(index=before['index'])
+        if msg is None or msg.get_attr('IFLA_IFNAME') != before['name']:
+            raise NetlinkOperationError('%s is gone from %s' % (before['name'], describe_netns(before['netns'])))
+        now = where.link_state(msg, self.sessions.task, KINDS)
+        back = dict(before, **self.kind.restoring(now, before))
+        self.update(now, back, plan_link(now, back, self.kind, REPLACE, REPLACE))
 
 
 class LinkChange:
@@ -386,7 +403,38 @@ def plan_link_change(sessions, desired, kind, state='present', recreate=False, a
     target = None
     if plan.action == 'recreate':
         target = recreation_target(current, desired, addresses_mode, routes_mode, kind)
-    return LinkChange(desired, kind, state, current, plan, parent_index, target)
+        kind.creatable(sessions, target)  # before the old link is deleted for it
+    change = LinkChange(desired, kind, state, current, plan, parent_index, target)
+    if plan.changed:
+        check_gateways(sessions, change)
+    return change
+
+
+def check_gateways(sessions, change):
+    """Refuse, before any change, a route the kernel would refuse as unreachable (ENETUNREACH). Its gateway must be
+    on-link through the link: in the prefix of an address the link will have, or of a route through it without a
+    gateway (for IPv4 one of link scope, as connected routes are); an IPv6 link-local gateway always is."""
+    plan, current = change.plan, change.current
+    state = change.recreate_target or (change.desired if plan.action == 'create' else None)
+    in_place = state is None
+    if in_place:  # only the routes added, next to what the link has and will have
+        state = predict_state(current, change.desired, plan, change.kind)
+    routes = [route for route in (plan.routes_add if in_place else state.get('routes') or ()) if route['gateway']]
+    if not routes:
+        return
+    prefixes = sessions.get(current['netns']).onlink_prefixes(current['index']) if in_place else []
+    prefixes += [ipaddress.ip_interface(cidr).network for cidr in state.get('addresses') or ()]
+    prefixes += [network for network in (ipaddress.ip_network(route['dest']) for route in state.get('routes') or ()
+                                         if not route['gateway']) if network.version == 6]
+    for route in routes:
+        gateway = ipaddress.ip_address(route['gateway'])
+        if gateway.version == 6 and gateway.is_link_local \
+                or any(gateway in network for network in prefixes if network.version == gateway.version):
+            continue
+        raise LinkError('route %s: gateway %s is not on-link through %s (no address it will have, nor a route '
+                        'through it without a gateway, covers it), so the kernel would refuse the route (Network is '
+                        "unreachable); add an address in the gateway's subnet or fix the gateway; nothing was changed"
+                        % (describe_route(route), gateway, state['name']), actions=[])
 
 
 def apply_link_change(sessions, change):
@@ -400,11 +448,55 @@ def apply_link_change(sessions, change):
     elif change.plan.action == 'create':
         _apply(applier, applier.create, change.desired, parent_index)
     elif change.plan.action == 'recreate':
-        _apply(applier, applier.delete, change.current)
-        _apply(applier, applier.create, change.recreate_target, parent_index)
+        _recreate(applier, change, parent_index)
     else:
-        _apply(applier, applier.update, change.current, change.desired, change.plan)
+        _update_or_put_back(applier, change)
     return applier.actions
+
+
+def _update_or_put_back(applier, change):
+    """An in-place change; if the kernel refuses a step half-way, the steps taken are undone (``restore``)."""
+    name = change.current['name']
+    try:
+        applier.update(change.current, change.desired, change.plan)
+    except NetlinkOperationError as exc:
+        done, undo = list(applier.actions), LinkApplier(applier.sessions, applier.kind)
+        try:
+            undo.restore(change.current)
+        except NetlinkOperationError as undo_exc:
+            raise LinkError('%s; putting %s back failed too (%s), so it keeps: %s' % (
+                exc, name, undo_exc, ', '.join(done + ['undo: %s' % action for action in undo.actions])),
+                actions=done + ['undo: %s' % action for action in undo.actions]) from exc
+        raise LinkError('%s; %s was put back as it was (undone: %s)' % (exc, name, ', '.join(done) or 'nothing'),
+                        actions=[], undone=done) from exc
+
+
+def _recreate(applier, change, parent_index):
+    """Delete, then create anew. What the kernel would refuse was checked before (``kind.creatable``); if it still
+    refuses the new link, the old one is created again as it was: settings, MAC, ifindex, addresses and routes."""
+    old, where, task = change.current, applier.sessions.get(change.current['netns']), applier.sessions.task
+    msg = where.link_msg(index=old['index'])
+    old = dict(old, alias=msg.get_attr('IFLA_IFALIAS') if msg is not None else old['managed_by'])
+    if not applier.kind.keeps_mac(old):
+        old['mac_address'] = None
+    old_parent = task.lookup_index(old['parent']) if old['parent'] else None
+    _apply(applier, applier.delete, change.current)
+    try:
+        _apply(applier, applier.create, change.recreate_target, parent_index)
+    except LinkError as exc:
+        if old_parent is None:
+            raise LinkError("%s; the old %s cannot be created again (its parent is not in the task's namespace): it "
+                            'is gone' % (exc, old['name']), **exc.details) from exc
+        again = LinkApplier(applier.sessions, applier.kind)
+        try:
+            again.create(old, old_parent, index=old['index'])
+        except (NetlinkOperationError, LinkError) as again_exc:
+            raise LinkError('%s; creating the old %s again failed too (%s): it is gone'
+                            % (exc, old['name'], again_exc), **exc.details) from exc
+        same = where.lookup_index(old['name']) == old['index']
+        raise LinkError('%s; the old %s was re-created as it was%s' % (
+            exc, old['name'], '' if same else ' (under a new ifindex: its own was taken meanwhile)'),
+            actions=[], undone=exc.details.get('actions', [])) from exc
 
 
 def reconcile_link(sessions, desired, kind, state='present', recreate=False, addresses_mode=ADD, routes_mode=ADD,

@@ -104,6 +104,7 @@ NSID_UNASSIGNED = 0xFFFFFFFF
 # Route protocols an operator (or this collection) installs; kernel, RA and DHCP routes are not ours.
 MANAGED_ROUTE_PROTOCOLS = (3, 4)  # RTPROT_BOOT (ip route add), RTPROT_STATIC
 RT_TABLE_MAIN = 254
+RT_SCOPE_LINK = 253
 RTN_UNICAST = 1
 # Link groups from here on are used for a moment to delete links in one request (Namespace.delete_links).
 BATCH_GROUP_BASE = 0x554E0000
@@ -155,6 +156,7 @@ class Namespace:
         # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.
         self._addresses = None
         self._routes = None
+        self._onlink = None
         self._task_nsid = False  # not asked yet
         self._last_index = None  # the highest ifindex seen or handed out here
 
@@ -198,6 +200,7 @@ class Namespace:
         self._single = {}
         self._addresses = None
         self._routes = None
+        self._onlink = None
 
     def link_msg(self, ifname=None, index=None):
         if self._links is None and not self.whole:
@@ -290,7 +293,7 @@ class Namespace:
         return parent.get_attr('IFLA_IFNAME') if parent is not None else None
 
     def create_link(self, ifname, kind_attrs, parent_index=None, mtu=None, mac_address=None, target=None,
-                    move_after_create=False, up=False):
+                    move_after_create=False, up=False, index=None):
         """Create a link stacked on ``parent_index`` (a link of this session's namespace).
 
         With ``target`` (another ``Namespace``) the link ends up there under ``ifname``. The kernel
@@ -301,7 +304,8 @@ class Namespace:
         step fails.
 
         With ``up`` the link is created up (one request less) unless it is moved afterwards, which
-        takes it down again. Returns the new link's index (None: look it up) and whether it is up.
+        takes it down again. ``index``: the ifindex wanted (a deleted link brought back under its own),
+        the kernel's choice if it is taken. Returns the new link's index (None: look it up) and whether it is up.
         """
         if target is not None and self.lookup_index(ifname) is not None:
             move_after_create = True
@@ -318,7 +322,9 @@ class Namespace:
         if target is None or not move_after_create:
             if up:
                 request['state'] = 'up'
-            if self.whole:  # the dump is there anyway: choose the index, no lookup afterwards
+            if index is not None:
+                request['index'] = index
+            elif self.whole:  # the dump is there anyway: choose the index, no lookup afterwards
                 request['index'] = self.unused_index(*([target] if target is not None else []))
             try:
                 self._call(what, self.ipr.link, 'add', **request)
@@ -347,13 +353,26 @@ class Namespace:
             moved = True
             target.invalidate()
             target.set_link(target.lookup_index(temporary), 'rename %s to %s' % (temporary, ifname), ifname=ifname)
-        except NetlinkOperationError:
-            where = target if moved else self
-            index = where.lookup_index(temporary)
-            if index is not None:
-                where.delete_link(index, 'remove the half-made link %s' % temporary)
-            raise
+        except NetlinkOperationError as exc:
+            outcome = (target if moved else self).remove_half_made(None, temporary, ifname)
+            raise NetlinkOperationError('%s; %s' % (exc, outcome), exc.code) from exc
         return None, False
+
+    def remove_half_made(self, index, name, label=None):
+        """Remove a link this call made and could not finish (``index`` None: look ``name`` up); returns what became
+        of it and never raises, because the error that stopped the call is the one to report. The kernel may have
+        removed the link already (with its parent or namespace): that is no failure of the clean-up."""
+        label = label or name
+        try:
+            if index is None:
+                index = self.lookup_index(name)
+            if index is not None:
+                self.delete_link(index, 'remove the half-made link %s' % label)
+                return 'the new link %s was removed again, so nothing is half-applied' % label
+        except NetlinkOperationError as exc:
+            if exc.code != errno.ENODEV:
+                return 'removing the new link %s again failed too (%s): it is left behind' % (label, exc)
+        return 'the new link %s is gone already (the kernel removed it), so nothing is half-applied' % label
 
     def set_link(self, index, what, **attrs):
         self._call(what, self.ipr.link, 'set', index=index, **attrs)
@@ -438,6 +457,23 @@ class Namespace:
             self._routes = {i: sorted(found, key=lambda r: (r['dest'], r['gateway'] or '', r['metric']))
                             for i, found in by_index.items()}
         return list(self._routes.get(index, ()))
+
+    def onlink_prefixes(self, index):
+        """The prefixes of the routes through link ``index`` without a gateway: a gateway in one of them is on-link
+        there, which the kernel asks of a route's gateway (for IPv4 only routes of link scope count, as the
+        connected ones are; an on-link route added without a scope has global scope and does not)."""
+        if self._onlink is None:
+            by_index = {}
+            for family in (socket.AF_INET, socket.AF_INET6):
+                for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+                    if msg['type'] != RTN_UNICAST or msg.get_attr('RTA_GATEWAY') \
+                            or (family == socket.AF_INET and msg['scope'] < RT_SCOPE_LINK):
+                        continue
+                    dst = msg.get_attr('RTA_DST') or ('0.0.0.0' if family == socket.AF_INET else '::')
+                    by_index.setdefault(msg.get_attr('RTA_OIF'), []).append(
+                        ipaddress.ip_network('%s/%d' % (dst, msg['dst_len'])))
+            self._onlink = by_index
+        return list(self._onlink.get(index, ()))
 
     def default_routes(self):
         """Every default route of the main table, whatever put it there (DHCP, RA, an operator), with the

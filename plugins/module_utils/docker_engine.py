@@ -19,10 +19,13 @@ try:
     import docker
     from docker.errors import DockerException
     from docker.types import IPAMConfig, IPAMPool
+    from requests.exceptions import RequestException
 except ImportError:
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 else:
     DOCKER_IMPORT_ERROR = None
+    # The SDK's own errors, and those of the HTTP library under it (a timeout is not a DockerException).
+    ENGINE_FAILURES = (DockerException, RequestException)
 
 # The options every module talking to an engine shares (doc fragment underlay.network.docker).
 DOCKER_ARGUMENT_SPEC = dict(
@@ -52,16 +55,18 @@ class Engine:
         self.actions = []
         try:
             self.api = docker.APIClient(base_url=url, timeout=timeout, version='auto')
-        except DockerException as exc:
+        except ENGINE_FAILURES as exc:
             raise EngineError('cannot reach the Docker engine at %s (%s); start dockerd or fix docker_host. '
                               'Nothing was changed' % (url, exc)) from exc
 
     def _call(self, what, func, *args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except DockerException as exc:
-            raise EngineError('%s failed on the Docker engine at %s: %s (applied before the failure: %s)'
-                              % (what, self.url, exc, ', '.join(self.actions) or 'nothing'),
+        except ENGINE_FAILURES as exc:
+            # Without an answer the engine may have done it anyway: callers re-read before they restore.
+            unanswered = ' (no answer: the engine may have done it)' if isinstance(exc, RequestException) else ''
+            raise EngineError('%s failed on the Docker engine at %s: %s%s (applied before the failure: %s)'
+                              % (what, self.url, exc, unanswered, ', '.join(self.actions) or 'nothing'),
                               actions=list(self.actions)) from exc
 
     def _change(self, what, func, *args, **kwargs):
@@ -87,6 +92,7 @@ class Engine:
                 'name': info['Name'].lstrip('/'),
                 'id': info['Id'],
                 'running': bool(info['State'].get('Running')),
+                'pid': info['State'].get('Pid') or None,  # its namespace holds its link on the network
                 # A running container keeps the address it has; a stopped one the address it was given.
                 'ipv4_address': endpoint.get('IPAddress') or static.get('IPv4Address') or None,
                 'ipv6_address': endpoint.get('GlobalIPv6Address') or static.get('IPv6Address') or None,

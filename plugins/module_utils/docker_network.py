@@ -239,3 +239,18 @@ def address_fits(address, pools):
     ip = ipaddress.ip_interface(address).ip
     return any(ip.version == ipaddress.ip_network(p['subnet']).version and ip in ipaddress.ip_network(p['subnet'])
                for p in pools)
+
+
+def address_reserved(address, pools):
+    """What of ``pools`` already holds a container's address: ``gateway``, ``aux address NAME`` or None.
+
+    The engine refuses such an address as a container's static one ("Address already in use").
+    """
+    ip = ipaddress.ip_interface(address).ip
+    for pool in pools:
+        if pool['gateway'] and ipaddress.ip_address(pool['gateway']) == ip:
+            return 'gateway'
+        for name, aux in sorted(pool['aux_addresses'].items()):
+            if ipaddress.ip_address(aux) == ip:
+                return 'aux address %s' % name
+    return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 from ansible_collections.underlay.network.plugins.module_utils.docker_engine import Engine, EngineError
 from ansible_collections.underlay.network.plugins.module_utils.docker_network import (
     address_fits,
+    address_reserved,
     completed_network,
     desired_network,
     engine_conflicts,
@@ -30,6 +31,7 @@ from ansible_collections.underlay.network.plugins.module_utils.link_reconcile im
     reconcile_link,
 )
 from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, describe_netns
+from ansible_collections.underlay.network.plugins.module_utils.netns import labels_of_processes
 from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError, validate_ifname
 
 # The marker on a VLAN sub-interface this module created for a network (and so may remove).
@@ -55,6 +57,7 @@ class NetworkReconciler:
         self.engine = engine
         self.sessions = sessions
         self.check_mode = check_mode
+        self._vlan_is_new = False  # whether the VLAN is made by this call (and so goes again on failure)
         self.result = {'changed': False, 'network': {}, 'vlan': {}, 'containers': [], 'actions': engine.actions,
                        'diff': {'before': {}, 'after': {}}}
 
@@ -67,11 +70,11 @@ class NetworkReconciler:
         self._check_parent(desired['options']['parent'], vlan)
         differences = network_differences(current, desired) if current else []
         attached = self.engine.attached_containers(current['id']) if differences else []
+        target = completed_network(current, desired)
         if differences:
-            self._may_recreate(desired, differences, attached, recreate)
+            self._may_recreate(target, differences, attached, recreate)
 
         network_changes = current is None or bool(differences)
-        target = completed_network(current, desired)
         after = public_network(target if network_changes else current)
         self.result['diff'] = {'before': public_network(current), 'after': after}
         self.result['containers'] = [_report(c) for c in attached]
@@ -81,20 +84,25 @@ class NetworkReconciler:
         if self.check_mode or not network_changes:
             self.result['network'] = after
             return self.result
-        if differences:
+        try:
+            self._replace(current, target, attached)
+        except EngineError as exc:
+            if current is not None:
+                self._restore(current, attached, exc)
+            self._drop_new_vlan(vlan, exc)
+            raise
+        self.result['network'] = public_network(self._read(desired['name']))
+        return self.result
+
+    def _replace(self, current, target, attached):
+        """Every change to the engine: the old network out of the way with its containers, the new one in."""
+        if current is not None:
             for container in attached:
                 self.engine.disconnect(current, container)
             self.engine.remove_network(current)
-        try:
-            network_id = self.engine.create_network(target)
-        except EngineError as exc:
-            if differences:
-                self._restore(current, attached, exc)
-            raise
+        network_id = self.engine.create_network(target)
         for container in attached:
-            self.engine.connect(desired['name'], network_id, container)
-        self.result['network'] = public_network(self._read(desired['name']))
-        return self.result
+            self.engine.connect(target['name'], network_id, container)
 
     def absent(self, name, vlan, force, remove_vlan):
         networks = self.engine.networks()
@@ -104,16 +112,20 @@ class NetworkReconciler:
             raise EngineError("network '%s' has containers attached: %s. Stop using it first, or set force: true to "
                               'disconnect them; nothing was changed' % (name, _names(attached)),
                               containers=[_report(c) for c in attached])
-        vlan_delete = self._vlan_to_remove(vlan, remove_vlan, [n for n in networks if n['name'] != name])
+        vlan_delete = self._vlan_to_remove(vlan, remove_vlan, [n for n in networks if n['name'] != name], attached)
         self.result['diff'] = {'before': public_network(current), 'after': {}}
         self.result['changed'] = current is not None or vlan_delete is not None
         self.result['containers'] = [_report(c) for c in attached]
         if self.check_mode:
             return self.result
         if current is not None:
-            for container in attached:
-                self.engine.disconnect(current, container)
-            self.engine.remove_network(current)
+            try:
+                for container in attached:
+                    self.engine.disconnect(current, container)
+                self.engine.remove_network(current)
+            except EngineError as exc:
+                self._restore(current, attached, exc, recreate=False)
+                raise
         if vlan_delete is not None:
             self._apply_link(vlan_delete, 'absent')
         return self.result
@@ -125,16 +137,56 @@ class NetworkReconciler:
         self.result['changed'] |= link['changed']
         self.engine.actions.extend(link['actions'])
 
-    def _restore(self, previous, attached, error):
-        """The new network was refused after the old one went: put the old one back, with its containers."""
+    def _restore(self, previous, attached, error, recreate=True):
+        """A step failed: put the previous network back (``recreate``: even if it went) with its containers.
+
+        What the engine holds is read again first: a step without an answer may have been done anyway.
+        """
         try:
-            network_id = self.engine.create_network(previous)
-            for container in attached:
-                self.engine.connect(previous['name'], network_id, container)
+            network_id = self._previous_back(previous, recreate)
+            if network_id is not None:
+                there = {c['id'] for c in self.engine.attached_containers(network_id)}
+                for container in attached:
+                    if container['id'] not in there:
+                        self.engine.connect(previous['name'], network_id, container)
         except EngineError as again:
-            error.args = ('%s; restoring the previous network failed too: %s' % (error, again),)
+            error.args = ('%s; putting the network and its containers back failed too: %s' % (error, again),)
         else:
-            error.args = ('%s; the previous network was restored and its containers reconnected' % error,)
+            error.args = ('%s; %s' % (error, 'the network and its containers were put back as they were'
+                                      if network_id is not None else 'the network is gone even so'),)
+        error.details['actions'] = list(self.engine.actions)
+
+    def _previous_back(self, previous, recreate):
+        """The id of the previous network, re-created if it went (None: it went and ``recreate`` is off)."""
+        now = self._read(previous['name'])
+        if now is not None and now['id'] == previous['id']:
+            return now['id']
+        if not recreate:
+            return None
+        if now is not None:  # the new network, made even if its answer was lost: it gives way
+            for container in self.engine.attached_containers(now['id']):
+                self.engine.disconnect(now, container)
+            self.engine.remove_network(now)
+        return self.engine.create_network(previous)
+
+    def _drop_new_vlan(self, vlan, error):
+        """No VLAN this call made stays without its network: the failed call leaves the kernel as it was."""
+        if vlan is None or not self._vlan_is_new:
+            return
+        try:
+            users = [n['name'] for n in self.engine.networks() if n['options'].get('parent') == vlan['name']]
+        except EngineError as again:
+            error.args = ('%s; the VLAN %s made for it was left, as the engine cannot say what is on it: %s'
+                          % (error, vlan['name'], again),)
+            return
+        if users:
+            return  # a network sits on it after all (made though its answer was lost)
+        try:
+            self._apply_link(vlan, 'absent')
+        except (LinkError, NetlinkOperationError) as again:
+            error.args = ('%s; deleting the VLAN %s made for it failed too: %s' % (error, vlan['name'], again),)
+        else:
+            error.args = ('%s; the VLAN %s made for it was deleted again' % (error, vlan['name']),)
         error.details['actions'] = list(self.engine.actions)
 
     def _check_parent(self, parent, vlan):
@@ -144,6 +196,7 @@ class NetworkReconciler:
                 raise LinkError("trunk '%s' does not exist in %s; name the interface that carries the tagged "
                                 'traffic. Nothing was changed' % (vlan['parent'], describe_netns(None)))
             existing = task.read_link(vlan['name'], task, KINDS)
+            self._vlan_is_new = existing is None
             if existing is not None and (existing['kind'] != 'vlan' or existing.get('vlan_id') != vlan['vlan_id']
                                          or existing['parent'] != vlan['parent']):
                 found = ('VLAN %s on %s' % (existing.get('vlan_id'), existing['parent'])
@@ -167,16 +220,25 @@ class NetworkReconciler:
                               're-create the network and reconnect them with their addresses, or detach them '
                               'first. Nothing was changed' % (what, _names(attached)),
                               differences=differences, containers=[_report(c) for c in attached])
-        misfits = ['%s (%s)' % (c['name'], address) for c in attached
-                   for address in (c['ipv4_address'], c['ipv6_address']) if address
-                   and not address_fits(address, desired['pools'])]
+        addresses = [(c['name'], address) for c in attached for address in (c['ipv4_address'], c['ipv6_address'])
+                     if address]
+        misfits = ['%s (%s)' % (name, address) for name, address in addresses
+                   if not address_fits(address, desired['pools'])]
         if misfits:
             raise EngineError('%s; the attached containers %s would have addresses outside the new subnets, so '
                               'they could not be reconnected with them. Nothing was changed'
                               % (what, ', '.join(misfits)), differences=differences)
+        # The engine refuses a static address its pools hold, and the reconnect would fail half-way.
+        taken = ['%s (%s, the new %s)' % (name, address, address_reserved(address, desired['pools']))
+                 for name, address in addresses if address_reserved(address, desired['pools'])]
+        if taken:
+            raise EngineError('%s; the attached containers %s have addresses the new pools reserve, so they could '
+                              'not be reconnected with them. Nothing was changed' % (what, ', '.join(taken)),
+                              differences=differences)
 
-    def _vlan_to_remove(self, vlan, remove_vlan, other_networks):
-        """The VLAN link to delete with the network, if asked and if this module made it."""
+    def _vlan_to_remove(self, vlan, remove_vlan, other_networks, attached):
+        """The VLAN link to delete with the network, if asked and if this module made it; refused while it
+        carries links other than those of the network's own containers (which go with the network)."""
         if vlan is None or not remove_vlan:
             return None
         task = self.sessions.task
@@ -193,6 +255,13 @@ class NetworkReconciler:
                 '%s is still the parent of the Docker network %s, so it was left in place'
                 % (vlan['name'], ', '.join(users)))
             return None
+        leaving = labels_of_processes(c['pid'] for c in attached if c['pid'])
+        carried = sorted('%s (%s in %s)' % (s['name'], s['kind'], describe_netns(s['netns']))
+                         for s in self.sessions.children(vlan['name']) if s['netns'] not in leaving)
+        if carried:
+            raise LinkError('%s still carries %s, which deleting it would delete too; remove those first, or leave '
+                            'remove_vlan false. Nothing was changed' % (vlan['name'], ', '.join(carried)),
+                            carried=carried)
         return vlan
 
     def _read(self, name):

@@ -123,6 +123,21 @@ def unnamed_namespaces():
     return unnamed
 
 
+def labels_of_processes(pids):
+    """The labels ``unnamed_namespaces`` gives the namespaces that processes ``pids`` are in."""
+    wanted = set()
+    for pid in pids:
+        found = _stat_unless_gone('/proc/%d/ns/net' % pid)
+        if found is not None:
+            wanted.add((found.st_dev, found.st_ino))
+    labels = set()
+    for path, label in unnamed_namespaces() if wanted else ():
+        found = _stat_unless_gone(path)
+        if found is not None and (found.st_dev, found.st_ino) in wanted:
+            labels.add(label)
+    return labels
+
+
 def _stat_unless_gone(path):
     try:
         return os.stat(path)

@@ -9,6 +9,10 @@ VLAN parents and ipvlan need the full kernel: tests/kernel/test_docker_vlan_netw
 
 from __future__ import annotations
 
+import re
+import socket
+import threading
+
 import docker
 import pytest
 from docker_tier import container_reaches, network_snapshot, run_container
@@ -182,3 +186,141 @@ def test_removal_protects_attached_containers_unless_forced(docker_host):
     assert not again.changed and not again.failed, again
     assert docker_host.client.networks.list(names=['dm']) == []
     assert read_link(docker_host.namespace, 'trunk') is not None  # a parent given as parent is never touched
+
+
+# -- failures halfway through a re-creation (issue 13, item 8) -------------------------------------------
+MOVED = [dict(POOL, ip_range='172.28.60.192/27')]
+
+
+@pytest.mark.parametrize('field', ['aux_addresses', 'gateway'])
+def test_a_static_address_taken_by_the_new_pools_is_refused_before_any_change(docker_host, field):
+    # c1's address becomes the new pool's aux address (or gateway): it could not be reconnected with it.
+    created, = docker_host.play(docker_host.network_task(network()))
+    assert created.changed, created
+    c1 = run_container(docker_host, 'c1', 'dm', ipv4_address='172.28.60.140')
+    pool = dict(MOVED[0], **({'aux_addresses': {'host': c1.address}} if field == 'aux_addresses'
+                             else {'gateway': c1.address}))
+    before = network_snapshot(docker_host)
+    result, = docker_host.play(docker_host.network_task(network(ipam_config=[pool], recreate='always')))
+    assert c1.reload_address() == '172.28.60.140', 'c1 was left detached'
+    assert result.failed and not result.changed, result
+    named = 'c1 (172.28.60.140, the new %s)' % ('aux address host' if field == 'aux_addresses' else 'gateway')
+    assert named in result['msg'] and 'Nothing was changed' in result['msg'], result['msg']
+    assert network_snapshot(docker_host) == before
+
+
+class StallingProxy:
+    """A Unix socket in front of the engine's that relays every request but one: the first request whose
+    request line matches ``pattern`` is held, so that the module's client times out exactly there, as with
+    an engine that hangs. ``drop``: never sent to the engine; ``mute``: done by the engine, its answer
+    never relayed (the engine did it, the module cannot know)."""
+
+    def __init__(self, engine_socket, path, pattern, mode):
+        self.engine_socket, self.path, self.pattern, self.mode = str(engine_socket), str(path), pattern, mode
+        self.held = None  # the request line held
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return 'unix://' + self.path
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        upstream.connect(self.engine_socket)
+        muted = threading.Event()
+        threading.Thread(target=self._answers, args=(upstream, client, muted), daemon=True).start()
+        with client, upstream:
+            for request, line in self._requests(client):
+                if self.held is None and re.search(self.pattern, line):
+                    self.held = line
+                    if self.mode == 'drop':
+                        break  # nothing more on this connection: the client waits, times out, goes
+                    muted.set()
+                upstream.sendall(request)
+            while client.recv(65536):  # hold the connection until the client gives up
+                pass
+
+    @staticmethod
+    def _requests(client):
+        """Each whole HTTP request the client sends (the SDK sends bodies with a Content-Length)."""
+        buffer = b''
+        while True:
+            data = client.recv(65536)
+            if not data:
+                return
+            buffer += data
+            while b'\r\n\r\n' in buffer:
+                head = buffer[:buffer.index(b'\r\n\r\n')].decode('latin-1')
+                length = re.search(r'(?im)^content-length:\s*(\d+)', head)
+                end = len(head) + 4 + (int(length.group(1)) if length else 0)
+                if len(buffer) < end:
+                    break
+                yield buffer[:end], head.split('\r\n', 1)[0]
+                buffer = buffer[end:]
+
+    @staticmethod
+    def _answers(upstream, client, muted):
+        try:
+            while True:
+                data = upstream.recv(65536)
+                if not data:
+                    return
+                if not muted.is_set():
+                    client.sendall(data)
+        except OSError:
+            return  # the other side went
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.mark.parametrize('step, pattern, mode', [
+    ('disconnect', r'^POST \S*/networks/\S+/disconnect', 'drop'),
+    ('remove', r'^DELETE \S*/networks/', 'drop'),
+    ('create', r'^POST \S*/networks/create', 'mute'),  # the engine makes it; the module never hears
+    ('connect', r'^POST \S*/networks/\S+/connect', 'drop'),
+])
+def test_an_engine_that_stops_answering_midway_gets_the_network_and_its_containers_back(
+        docker_host, tmp_path, step, pattern, mode):
+    created, = docker_host.play(docker_host.network_task(network()))
+    assert created.changed, created
+    c1 = run_container(docker_host, 'c1', 'dm')
+    pools = docker_host.client.api.inspect_network('dm')['IPAM']['Config']
+    proxy = StallingProxy(docker_host.engine.socket, tmp_path / 'stalling.sock', pattern, mode)
+    try:
+        result, = docker_host.play(docker_host.network_task(network(ipam_config=MOVED, recreate='always'),
+                                                            docker_host=proxy.url, timeout=4))
+    finally:
+        proxy.close()
+    assert proxy.held, 'no %s request was made' % step
+    assert result.failed, result
+    assert 'Read timed out' in result['msg'], result['msg']
+    assert 'put back as they were' in result['msg'], result['msg']
+    assert docker_host.client.api.inspect_network('dm')['IPAM']['Config'] == pools
+    assert c1.reload_address() == c1.address, 'c1 was left detached'
+    assert [n.name for n in docker_host.client.networks.list(names=['dm'])] == ['dm']
+
+
+def test_a_forced_removal_that_fails_reconnects_the_containers(docker_host, tmp_path):
+    docker_host.play(docker_host.network_task(network()))
+    c1 = run_container(docker_host, 'c1', 'dm')
+    proxy = StallingProxy(docker_host.engine.socket, tmp_path / 'stalling.sock', r'^DELETE \S*/networks/', 'drop')
+    try:
+        result, = docker_host.play(docker_host.network_task(dict(name='dm', state='absent', force=True),
+                                                            docker_host=proxy.url, timeout=4))
+    finally:
+        proxy.close()
+    assert c1.reload_address() == c1.address, 'c1 was left detached from a network that is still there'
+    assert result.failed and 'remove network dm failed' in result['msg'], result
+    assert 'the network and its containers were put back as they were' in result['msg'], result['msg']

@@ -72,6 +72,11 @@ options:
       gateway:
         description:
           - Next hop. Without it the destination is on-link (as in the seed's host shim route).
+          - The kernel accepts a gateway only on-link through this link, and that is checked before anything is
+            changed. It must lie in the prefix of an address the link has or gets in the same task, or of a
+            link-scope route through it (the connected ones). An IPv6 link-local gateway always qualifies. A
+            route without a gateway that this module adds has global scope, so for IPv4 it does not make a
+            gateway on-link.
         type: str
       metric:
         description:
@@ -90,10 +95,26 @@ options:
         and change nothing, unless this is V(true).
       - With V(true) the link is deleted and created anew with what was declared, keeping its MAC address,
         MTU and, with V(add) modes, its other addresses and routes.
+      - Before the old link is deleted, the module checks what the kernel is known to refuse in the new one.
+        A VLAN must not reuse an id and protocol that another VLAN on the new parent has, and a macvlan must not
+        come up with a MAC address its new parent or an up macvlan there has. Either makes the module fail
+        without changing anything.
+      - If the kernel still refuses the new link, the old one is created again as it was, with its ifindex
+        (unless that was taken meanwhile), MAC address, alias, settings, addresses and routes. The module then
+        fails and says so. Links stacked on the old link (a macvlan on a VLAN) are deleted with it and do not
+        come back.
     type: bool
     default: false
 requirements:
   - pyroute2 >= 0.9
+notes:
+  - Everything that can be checked is checked before the first change. That covers the input, the parent,
+    the MTU, changes that need O(recreate) and gateways that are not on-link. If the kernel still refuses a
+    step, the link is left as it was before the task. A new link is removed again (or is gone already, if
+    the kernel removed it with its parent). The steps already applied to an existing link are undone, and
+    the result lists them in C(undone). For a link being re-created, see O(recreate).
+  - Only when undoing fails too does the link stay partly changed. The message then says so, and C(actions)
+    lists what it keeps.
 attributes:
   check_mode:
     support: full

@@ -30,13 +30,21 @@ description:
     everything in it. Deleting links one by one would cost a kernel RCU grace period (about 20 ms) each.
   - Everything is read and checked before anything is changed. That covers the whole input, parents,
     link kinds, changes the kernel cannot make in place, ipvlan port modes and links a pruning would take
-    along. So a mistake anywhere in the input changes nothing.
+    along. It also covers what the kernel is known to refuse, namely route gateways that are not on-link
+    through their link and, for a link to re-create, a VLAN id already taken on the new parent or a macvlan
+    MAC address in use there. So a mistake anywhere in the input changes nothing.
   - If the kernel still refuses a step while applying, the call stops at that step and fails. Objects
-    converged before it stay converged. The failing object is left as it was. A link being created is
-    removed again, and a batched deletion removes all of its links or none. The result lists the actions
-    applied (RV(applied)), the object that failed (RV(failed_object)) and the objects not attempted
-    (RV(not_attempted)), so the next run finishes the job. There is no rollback, because undoing deletions would
-    make new links with new ifindexes and MAC addresses, a change nobody asked for.
+    converged before it stay converged. The failing link is put back as it was. A link being created is
+    removed again (or is gone already, if the kernel removed it with its parent). The steps already applied
+    to an existing link are undone. A link being re-created is created again as it was, but the links
+    stacked on it that went with its deletion do not come back. A batched deletion removes all of its
+    links or none. A namespace being created is removed again, and in an existing one the sysctls already
+    written are written back (lo stays up). Only when undoing fails too does the failing link stay partly
+    changed, and the message then says what it keeps.
+  - The result lists the actions applied (RV(applied)), the object that failed (RV(failed_object)) and the
+    objects not attempted (RV(not_attempted)), so the next run finishes the job. Objects converged before
+    the failure are not rolled back, because undoing deletions would make new links with new ifindexes and
+    MAC addresses, a change nobody asked for.
 author:
   - underlay.network contributors (@underlay-network)
 options:
@@ -317,7 +325,9 @@ applied:
   type: list
   elements: str
 failed_object:
-  description: When the kernel refused a step, the object whose step it was; that object was left as it had been.
+  description:
+    - When the kernel refused a step, the object whose step it was. It was put back as it had been, except as the
+      description says (links stacked on a link being re-created, and a failure to undo, named in the message).
   returned: failure
   type: str
   sample: link shim20

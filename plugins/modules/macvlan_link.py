@@ -15,8 +15,8 @@ description:
   - Reads the link through netlink, compares it with what is declared and changes only the difference.
     Mode, source MAC list, MTU, MAC address, admin state, addresses and routes change in place; another
     parent, or entering or leaving V(passthru) mode, needs O(recreate=true).
-  - Every input is validated before anything is touched; a failure while creating a link removes the
-    half-made link again.
+  - Every input is validated before anything is touched. If the kernel refuses a step, the link is left as it
+    was (see the notes).
 author:
   - underlay.network contributors (@underlay-network)
 extends_documentation_fragment:

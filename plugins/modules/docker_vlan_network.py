@@ -24,6 +24,10 @@ description:
     another network's. In the kernel, a missing O(trunk) or O(parent).
   - A Docker network cannot be changed in place. When the existing network differs (pools compared regardless
     of their order, driver options completed with the engine's defaults), O(recreate) decides.
+  - When a step on the engine fails after the first change (a refusal, or no answer within O(timeout)), the
+    module reads the engine again and puts the previous network back with the containers it had, then fails
+    saying whether that worked. A VLAN sub-interface the task made is deleted again when no network sits on it
+    in the end. When putting back fails too (the engine still not answering), the message says so.
 author:
   - underlay.network contributors (@underlay-network)
 extends_documentation_fragment:
@@ -131,20 +135,23 @@ options:
         otherwise.
       - V(always) also disconnects the attached containers, re-creates the network and reconnects them with the
         addresses they had (reported in RV(containers)); it fails before any change if an address would fall
-        outside the new subnets. Their MAC addresses on the network change.
+        outside the new subnets or is a gateway or aux address of the new pools. Their MAC addresses on the
+        network change. If a step fails halfway, the previous network and its containers are put back.
     type: str
     choices: [never, when_unused, always]
     default: when_unused
   force:
     description:
       - With O(state=absent), disconnect attached containers and remove the network. Without it, the module
-        fails naming them.
+        fails naming them. If the removal then fails, the disconnected containers are reconnected.
     type: bool
     default: false
   remove_vlan:
     description:
       - With O(state=absent), O(trunk) and O(vlan_id), also delete the VLAN sub-interface, if this module created
         it and no other network sits on it. An interface it did not create is never removed (a warning says so).
+      - While the VLAN carries other links than those of the network's own containers (a shim, a macvlan in
+        another namespace, named or not), the module fails before any change, naming them (RV(carried)).
     type: bool
     default: false
 attributes:
@@ -262,6 +269,13 @@ containers:
   type: list
   elements: dict
   sample: [{name: web1, running: true, ipv4_address: 172.28.244.130, ipv6_address: null}]
+carried:
+  description:
+    - On a refused O(remove_vlan), the links on the VLAN that deleting it would delete too.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["shim10 (macvlan in the task's network namespace)"]
 actions:
   description: The changes made, in order.
   returned: always

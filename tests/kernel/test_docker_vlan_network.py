@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 from docker_tier import container_reaches, network_snapshot, run_container
 from harness import reaches, read_link
+from pyroute2 import IPRoute
 
 pytestmark = pytest.mark.docker
 
@@ -112,3 +113,42 @@ def test_engine_down_creates_no_vlan(docker_host):
                                                         docker_host='unix:///nonexistent/docker.sock'))
     assert result.failed and 'cannot reach the Docker engine' in result['msg'], result
     assert read_link(docker_host.namespace, 'trunk.10') is None and network_snapshot(docker_host) == before
+
+
+def test_a_network_the_engine_refuses_leaves_no_vlan_behind(docker_host):
+    # A /32 pool passes every check, and the engine finds no address in it for the gateway: refused after
+    # the VLAN was made for it. The failed call must leave the kernel as it found it.
+    before = network_snapshot(docker_host)
+    result, = docker_host.play(docker_host.network_task(vlan_network(10, ipam_config=[{'subnet': '172.28.244.5/32'}])))
+    assert read_link(docker_host.namespace, 'trunk.10') is None, 'the VLAN made for the refused network stayed'
+    assert result.failed and 'create network vlan10 failed' in result['msg'], result
+    assert 'the VLAN trunk.10 made for it was deleted again' in result['msg'], result['msg']
+    assert network_snapshot(docker_host) == before
+
+
+def test_remove_vlan_refuses_while_the_vlan_carries_a_shim_or_a_namespace_macvlan(docker_host):
+    made = docker_host.play(docker_host.network_task(vlan_network(10)), shim(10))
+    assert all(r.changed and not r.failed for r in made), made
+    a10 = run_container(docker_host, 'a10', 'vlan10')  # its macvlan is on trunk.10 too, and goes with the network
+    side = docker_host.lab.add_namespace('side')
+    with IPRoute(netns=docker_host.namespace, flags=0) as ipr:
+        ipr.link('add', ifname='side0', kind='macvlan', macvlan_mode='bridge',
+                 link=ipr.link_lookup(ifname='trunk.10')[0])
+        ipr.link('set', index=ipr.link_lookup(ifname='side0')[0], net_ns_fd=side)
+    before = network_snapshot(docker_host)
+    absent = dict(name='vlan10', trunk='trunk', vlan_id=10, state='absent', force=True, remove_vlan=True)
+    refused, = docker_host.play(docker_host.network_task(absent))
+    assert read_link(docker_host.namespace, 'trunk.10') is not None, 'the VLAN was deleted with what it carries'
+    assert refused.failed, refused
+    assert refused['carried'] == ["shim10 (macvlan in the task's network namespace)",
+                                  "side0 (macvlan in netns '%s')" % side], refused
+    assert network_snapshot(docker_host) == before and a10.reload_address() == a10.address
+
+    with IPRoute(netns=side, flags=0) as ipr:
+        ipr.link('del', index=ipr.link_lookup(ifname='side0')[0])
+    gone, removed = docker_host.play({'underlay.network.macvlan_link': dict(name='shim10', state='absent')},
+                                     docker_host.network_task(absent))
+    assert gone.changed and removed.changed and not removed.failed, removed
+    assert removed['actions'] == ['disconnect a10 from vlan10', 'remove network vlan10',
+                                  "delete vlan trunk.10 in the task's network namespace"]
+    assert read_link(docker_host.namespace, 'trunk.10') is None

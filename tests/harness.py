@@ -122,9 +122,10 @@ class Ansible:
         return self.playbook(yaml.safe_dump(play, sort_keys=False), {'all': {'hosts': hosts}}, check=check,
                              diff=diff, extra_vars=extra_vars)
 
-    def playbook(self, playbook, inventory, check=False, diff=False, extra_vars=None):
+    def playbook(self, playbook, inventory, check=False, diff=False, extra_vars=None, limit=None):
         """Run ``playbook`` (YAML text, or the Path of a playbook of the repository) on ``inventory`` (a whole
-        inventory dict, groups and all); every host gets this Python unless it names one."""
+        inventory dict, groups and all), on the hosts of ``limit`` only if given (as AWX's Limit does); every
+        host gets this Python unless it names one."""
         self.count += 1
         pdd = self.workdir / ('run%d' % self.count)
         (pdd / 'project').mkdir(parents=True)
@@ -143,6 +144,8 @@ class Ansible:
             cmdline.append('--check')
         if diff:
             cmdline.append('--diff')
+        if limit:
+            cmdline.extend(['--limit', limit])
         runner = ansible_runner.run(
             private_data_dir=str(pdd), playbook=playbook_path, quiet=True,
             cmdline=' '.join(cmdline) or None, extravars=extra_vars or {},

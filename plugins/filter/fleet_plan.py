@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) underlay.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet address plan filters: fleet_plan, host_links, docker_networks and plan_endpoints.
+"""The fleet address plan filters: fleet_plan, host_links, docker_networks, plan_endpoints and planner_input.
 
-One file defines several filters, so each one's documentation is in the YAML file named after it
-next to this one (fleet_plan.yml, host_links.yml, docker_networks.yml, plan_endpoints.yml). The logic is in
-plugin_utils/fleet_plan.py; this file only turns its errors into Ansible's.
+One file defines several filters, so each one's documentation is in the YAML file named after it next to
+this one (fleet_plan.yml, host_links.yml, docker_networks.yml, plan_endpoints.yml, planner_input.yml). The
+logic is in plugin_utils/fleet_plan.py and plugin_utils/planner_input.py; this file only turns its errors
+into Ansible's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import
     host_links,
     plan_endpoints,
 )
+from ansible_collections.underlay.network.plugins.plugin_utils.planner_input import planner_input
 
 
 class FilterModule:
@@ -28,4 +30,5 @@ class FilterModule:
             'host_links': ansible_filter(host_links),
             'docker_networks': ansible_filter(docker_networks),
             'plan_endpoints': ansible_filter(plan_endpoints),
+            'planner_input': ansible_filter(planner_input),
         }

@@ -36,7 +36,7 @@ else:
 FLEET_KEYS = ('segments', 'trunk')
 SEGMENT_KEYS = ('container_pool', 'docker', 'docker_network', 'driver', 'gateway', 'host_address',
                 'host_range_size', 'mode', 'name', 'shim', 'subnet', 'vlan_id')
-HOST_KEYS = ('connected', 'force', 'index', 'observed', 'protected', 'segments', 'trunk')
+HOST_KEYS = ('connected', 'force', 'index', 'observed', 'protected', 'segments', 'trunk', 'unreadable')
 # What a user sets in the inventory for each key of a host entry: messages name those.
 HOST_VARIABLES = {'index': 'underlay_host_index', 'trunk': 'underlay_trunk',
                   'segments': 'underlay_host_segments', 'observed': 'observed', 'protected': 'protected',
@@ -190,8 +190,9 @@ def _trunk_name(value, where):
 # Segments
 
 
-def _infrastructure(subnet, pool, gateway):
-    """The addresses of ``subnet`` left for hosts and shims: no network/broadcast, pool or gateway.
+def _infrastructure(subnet, pool, gateway, reserved=()):
+    """The addresses of ``subnet`` left for hosts and shims: no network/broadcast, pool, gateway or
+    ``reserved`` address (one a host already uses, or a protected one such as a router).
 
     Without a gateway the first address is left out too: a Docker network created without one takes
     that address as its gateway.
@@ -201,6 +202,8 @@ def _infrastructure(subnet, pool, gateway):
     addresses.remove(subnet.broadcast)
     addresses.remove(pool)
     addresses.remove(gateway if gateway is not None else subnet[1])
+    for address in reserved:
+        addresses.remove(address)
     return list(addresses.iter_ipranges())
 
 
@@ -220,11 +223,17 @@ class Segment:
         self.host_address = settings['host_address']
         self.docker = settings['docker']
         self.docker_network = settings['docker_network']
+        self.slices = self.pool.size // self.host_range_size
+        self.reserve({})
+
+    def reserve(self, reserved):
+        """Keep ``reserved`` (address -> who holds it) out of the host and shim addresses."""
+        self.reserved = {address: holder for address, holder in reserved.items()
+                         if address in self.subnet and address not in self.pool}
         # Sorted, disjoint ranges (IPSet keeps them so): host addresses count from the low end,
         # shims from the high end, so that both sequences grow towards each other.
-        self.infrastructure = _infrastructure(self.subnet, self.pool, self.gateway)
+        self.infrastructure = _infrastructure(self.subnet, self.pool, self.gateway, self.reserved)
         self.infrastructure_size = sum(addresses.size for addresses in self.infrastructure)
-        self.slices = self.pool.size // self.host_range_size
 
     @property
     def tagged(self):
@@ -512,8 +521,12 @@ def parse_fleet(fleet):
 class HostRequest:
     """One host as the caller describes it, validated against the fleet."""
 
-    def __init__(self, name, index, trunk, segments, observed, protected=(), force=False, connected=()):
+    def __init__(self, name, index, trunk, segments, observed, protected=(), force=False, connected=(),
+                 unreadable=None):
         self.name = name
+        # Why the host's links could not be read (a host outside a limited run that is down), else None:
+        # where it is deployed is then unknown.
+        self.unreadable = unreadable
         self.index = index
         self.trunk = trunk
         self.segments = segments
@@ -665,7 +678,9 @@ def parse_hosts(hosts, fleet):
                               _host_protected(name, entry),
                               _as_bool(entry['force'], "host '%s': underlay_force" % name)
                               if entry.get('force') is not None else False,
-                              _host_observed(name, entry, 'connected'))
+                              _host_observed(name, entry, 'connected'),
+                              _as_str(entry['unreadable'], "host '%s': unreadable" % name, "'unreachable'")
+                              if entry.get('unreadable') is not None else None)
         _check_host_interfaces(request)
         requests.append(request)
     return requests
@@ -766,6 +781,24 @@ def _claim_observed(request, index, evidence, taken):
                          % (holder, request.name, index, holder_evidence, evidence))
 
 
+def _check_new_hosts_can_be_placed(requests, indexes):
+    """A new host's index must not be one an unread host is deployed at: fail rather than guess."""
+    unread = [request for request in requests if request.unreadable and request.name not in indexes]
+    new = [request.name for request in requests if not request.unreadable and request.name not in indexes]
+    if not unread or not new:
+        return
+    raise FleetPlanError(
+        '%s %s a new index, but %s could not be read, so which indexes are deployed there is unknown and a new '
+        'index could be taken already; run with every host of the group included (the Limit), or give each new '
+        'host an index no other host has with underlay_host_index'
+        % (_hosts_phrase(["'%s'" % name for name in new]), 'takes' if len(new) == 1 else 'take',
+           _hosts_phrase(["'%s' (%s)" % (request.name, request.unreadable) for request in unread])))
+
+
+def _hosts_phrase(described):
+    return ('host ' if len(described) == 1 else 'hosts ') + ', '.join(described)
+
+
 def assign_indexes(requests, fleet):
     """Host name -> index: explicit index, else the observed one, else the lowest free one by name order."""
     explicit = _explicit_indexes(requests)
@@ -779,9 +812,10 @@ def assign_indexes(requests, fleet):
             _claim_observed(request, observed, evidence, taken)
             taken[observed] = (request.name, evidence)
             indexes[request.name] = observed
+    _check_new_hosts_can_be_placed(requests, indexes)
     free = 0
     for request in requests:  # sorted by name: the order does not depend on the input's order
-        if request.name in indexes:
+        if request.name in indexes or request.unreadable:
             continue
         while free in taken:
             free += 1
@@ -807,11 +841,15 @@ def _infrastructure_exhausted(segment, misfits, capacity):
                                                       ('a shim address', segment.shim)) if wanted)
     fit = 'no host fits' if capacity == 0 else '%d hosts fit (indexes 0 to %d)' % (capacity, capacity - 1)
     meet = ', where host and shim addresses would meet' if segment.host_address and segment.shim else ''
-    return ("segment '%s': %s%s: subnet %s has %d infrastructure addresses (outside container_pool %s, the gateway "
-            'and the network and broadcast addresses) and each host takes %s, so %s; make the subnet larger or '
-            'container_pool smaller, set host_address or shim false on the segment, or leave the host off it '
-            '(underlay_host_segments)'
-            % (segment.name, misfits, meet, segment.subnet, segment.infrastructure_size, segment.pool, per_host, fit))
+    reserved = sorted(segment.reserved)
+    outside = ('the gateway, the network and broadcast addresses and %d addresses in use by hosts or protected: %s'
+               % (len(reserved), ', '.join(str(address) for address in reserved))
+               if reserved else 'the gateway and the network and broadcast addresses')
+    return ("segment '%s': %s%s: subnet %s has %d infrastructure addresses (outside container_pool %s, %s) and each "
+            'host takes %s, so %s; make the subnet larger or container_pool smaller, set host_address or shim false '
+            'on the segment, or leave the host off it (underlay_host_segments)'
+            % (segment.name, misfits, meet, segment.subnet, segment.infrastructure_size, segment.pool, outside,
+               per_host, fit))
 
 
 def check_capacity(requests, indexes):
@@ -871,11 +909,37 @@ def segment_plan(segment, request, index):
     }
 
 
+def reserve_addresses(requests, fleet):
+    """Keep out of every segment's host and shim addresses what is in use already: the protected addresses
+    (default gateways, the controller) and the addresses the hosts carry on interfaces this collection did not
+    make (``connected``); fail when a host's deployed address is one of them, held by another host."""
+    reserved = {}
+    for request in requests:
+        for address, why in request.protected:
+            reserved.setdefault(address, (request.name, why))
+        for network in request.connected:
+            reserved.setdefault(network.ip, (request.name, 'on an interface this collection did not make'))
+    for segment in fleet.segments:
+        segment.reserve(reserved)
+    for request in requests:
+        for address in request.observed:
+            holder = reserved.get(address.ip)
+            segment = next((segment for segment in fleet.segments if address.ip in segment.subnet), None)
+            if holder is None or segment is None:
+                continue
+            raise FleetPlanError("host '%s', segment '%s': its deployed address %s is also an address of host '%s' "
+                                 '(%s); two hosts must not share an address: take it off one of them, then plan '
+                                 'again' % (request.name, segment.name, address, holder[0], holder[1]))
+
+
 def fleet_plan(fleet, hosts):
     """Plan the fleet: host name -> {index, trunk, segments: [segment plan, ...]} (see the filter's docs)."""
     parsed = parse_fleet(fleet)
     requests = parse_hosts(hosts, parsed)
+    reserve_addresses(requests, parsed)
     indexes = assign_indexes(requests, parsed)
+    # A host that could not be read is planned for nobody (it is not in the run): it only holds its index.
+    requests = [request for request in requests if not request.unreadable]
     check_capacity(requests, indexes)
     for request in requests:
         check_uplink(request, indexes[request.name])

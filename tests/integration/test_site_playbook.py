@@ -11,6 +11,9 @@ back with raw pyroute2 or through the playbook's own verification (real pings).
 
 from __future__ import annotations
 
+import concurrent.futures
+import copy
+
 import pytest
 import yaml
 from harness import ROOT, netlink_dump, read_link
@@ -180,3 +183,95 @@ def test_the_segments_to_deploy_narrow_every_host(ansible, fleet_lab):
     none = ansible.playbook(SITE, inventory(fleet_lab, two), extra_vars={'underlay_deploy_segments': []})
     assert none.status == 'successful', none.stdout
     assert read_link(h1, 'shim-lan') is None and read_link(h2, 'shim-lan') is None
+
+
+def addresses_on_the_lan(lab):
+    """Every host's shim address and its workload's address: what must never be shared between hosts."""
+    taken = {}
+    for name, namespace in sorted(lab.hosts.items()):
+        shim = read_link(namespace, 'shim-lan')
+        workload = read_link(namespace + '-lan-1', 'eth0')
+        taken[name] = (shim and shim['addresses'], workload and workload['addresses'])
+    return taken
+
+
+def host_state(namespace):
+    """A host's own links, addresses and routes (the lab's list of namespaces grows with new hosts)."""
+    return {key: value for key, value in netlink_dump(namespace).items() if key != 'namespaces'}
+
+
+def test_a_limited_run_plans_over_the_whole_group(ansible, fleet_lab):
+    # An AWX job with a Limit: only the new host h0 is in the play. It sorts first, so a planner that sees
+    # only the play would give it index 0, the deployed h1's addresses and range.
+    h1, h2 = fleet_lab.ns('h1'), fleet_lab.ns('h2')
+    assert ansible.playbook(SITE, inventory(fleet_lab)).status == 'successful'
+    before = {namespace: host_state(namespace) for namespace in (h1, h2)}
+    h0 = fleet_lab.fleet_host('h0', 10)
+    run = ansible.playbook(SITE, inventory(fleet_lab), limit=h0)
+    assert run.status == 'successful', run.stdout
+    assert shim_address(h0) == ['172.28.40.125/32']
+    assert read_link(h0 + '-lan-1', 'eth0')['addresses'] == ['172.28.40.175/24']  # the top of range 2, .160/28
+    assert {namespace: host_state(namespace) for namespace in (h1, h2)} == before
+
+
+def test_a_limited_run_with_a_new_host_fails_when_a_host_outside_it_cannot_be_read(ansible, fleet_lab):
+    assert ansible.playbook(SITE, inventory(fleet_lab)).status == 'successful'
+    h0 = fleet_lab.fleet_host('h0', 10)
+    description = inventory(fleet_lab)
+    # h3 is in the group but cannot be reached (its namespace does not exist): where it is deployed is unknown.
+    description['all']['children']['underlay_hosts']['hosts'][fleet_lab.prefix + 'h3'] = {}
+    before = host_state(h0)
+    run = ansible.playbook(SITE, description, limit=h0)
+    assert run.status == 'failed', run.stdout
+    assert ("host '%s' takes a new index, but host '%sh3' (unreachable: netns connection: network namespace"
+            % (h0, fleet_lab.prefix)) in run.stdout
+    assert ('could not be read, so which indexes are deployed there is unknown and a new index could be taken '
+            'already; run with every host of the group included (the Limit), or give each new host an index no '
+            'other host has with underlay_host_index') in run.stdout
+    assert host_state(h0) == before
+    # Pinned to an index of its own, the new host goes ahead without it.
+    description['all']['children']['underlay_hosts']['hosts'][h0]['underlay_host_index'] = 5
+    pinned = ansible.playbook(SITE, description, limit=h0)
+    assert pinned.status == 'successful', pinned.stdout
+    assert shim_address(h0) == ['172.28.40.122/32']
+
+
+def test_two_job_slices_started_at_once_never_hand_out_one_index(ansible, fleet_lab):
+    # AWX job slicing: one job template split into slices, running at the same time over parts of the fleet.
+    assert ansible.playbook(SITE, inventory(fleet_lab)).status == 'successful'
+    h0, h3 = fleet_lab.fleet_host('h0', 10), fleet_lab.fleet_host('h3', 13)
+    description = inventory(fleet_lab)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda limit: ansible.playbook(SITE, copy.deepcopy(description), limit=limit),
+                             (h0, h3)))
+    assert [run.status for run in runs] == ['successful', 'successful'], runs[0].stdout + runs[1].stdout
+    taken = addresses_on_the_lan(fleet_lab)
+    shims = [shim for shim, _ in taken.values()]
+    workloads = [workload for _, workload in taken.values()]
+    assert None not in shims and None not in workloads
+    assert len({tuple(shim) for shim in shims}) == 4 and len({tuple(address) for address in workloads}) == 4
+    assert taken['h0'][0] == ['172.28.40.125/32'] and taken['h3'][0] == ['172.28.40.124/32']
+
+
+@pytest.fixture
+def lan_with_router_at_254(lab):
+    """The lab's uplink LAN 172.28.0.0/24 with its router at .254 (the hosts' default gateway), h1 at .11 and
+    h2 at .253: a LAN where the collection must hand out neither address."""
+    lab.up_switch()
+    with IPRoute(netns=lab.switch, flags=0) as switch:
+        switch.addr('add', index=switch.link_lookup(ifname='br0')[0], address='172.28.0.254', prefixlen=24)
+    for name, number in (('h1', 11), ('h2', 253)):
+        namespace = lab.add_host(name, address='172.28.0.%d/24' % number)
+        with IPRoute(netns=namespace, flags=0) as ipr:
+            ipr.route('add', dst='default', gateway='172.28.0.254')
+    return lab
+
+
+def test_shims_never_take_the_router_or_another_hosts_address(ansible, lan_with_router_at_254):
+    lab = lan_with_router_at_254
+    # Untagged, no gateway declared: the highest addresses outside the pool are the router's and h2's.
+    lan = {'name': 'lan', 'subnet': '172.28.0.0/24', 'container_pool': '172.28.0.128/26'}
+    run = ansible.playbook(SITE, inventory(lab, {'trunk': 'eth0', 'segments': [lan]}))
+    assert run.status == 'successful', run.stdout
+    assert shim_address(lab.ns('h1')) == ['172.28.0.252/32'] and shim_address(lab.ns('h2')) == ['172.28.0.251/32']
+    assert 'All 12 pairs behaved as expected' in run.stdout

@@ -542,7 +542,7 @@ def filters():
 
 
 def test_the_plugin_registers_the_four_filters(filters):
-    assert sorted(filters) == ['docker_networks', 'fleet_plan', 'host_links', 'plan_endpoints']
+    assert sorted(filters) == ['docker_networks', 'fleet_plan', 'host_links', 'plan_endpoints', 'planner_input']
 
 
 def test_the_plugin_plans_and_converts(filters):
@@ -689,3 +689,105 @@ def test_plan_endpoints_without_host_address_uses_the_shim_address():
     plan = fleet_plan(fleet(apps(host_address=False)), ['h1'])['h1']
     endpoint, = plan_endpoints(plan, 'h1')
     assert endpoint['address'] == '172.28.10.127' and endpoint['shim'] is True
+
+
+# ---------------------------------------------------------------------------------------------
+# Infrastructure addresses are never handed out: protected addresses and the hosts' own (issue 13, item 3)
+
+
+def untagged_lan(**changes):
+    """The lab's uplink LAN as an untagged segment, no gateway declared: the router sits at .254."""
+    segment = {'name': 'lan', 'subnet': '172.28.0.0/24', 'container_pool': '172.28.0.128/26'}
+    segment.update(changes)
+    return segment
+
+
+def shims(plan):
+    return {host: [segment['shim']['address'] for segment in entry['segments']] for host, entry in plan.items()}
+
+
+def test_a_shim_never_takes_a_protected_address_such_as_the_router():
+    router = {'family': 4, 'gateway': '172.28.0.254', 'interface': 'eth0'}
+    hosts = {'h1': {'protected': [router], 'connected': ['172.28.0.11/24']},
+             'h2': {'protected': [router], 'connected': ['172.28.0.12/24']}}
+    assert shims(fleet_plan(fleet(untagged_lan()), hosts)) == {'h1': ['172.28.0.253/32'], 'h2': ['172.28.0.252/32']}
+
+
+def test_no_host_or_shim_address_is_an_address_another_host_already_has():
+    # h2's own address on the LAN is .253 and h1's is .2: neither is handed out, whoever holds it.
+    hosts = {'h1': {'protected': ['172.28.0.254'], 'connected': ['172.28.0.2/24']},
+             'h2': {'protected': ['172.28.0.254'], 'connected': ['172.28.0.253/24']}}
+    assert shims(fleet_plan(fleet(untagged_lan()), hosts)) == {'h1': ['172.28.0.252/32'], 'h2': ['172.28.0.251/32']}
+    # The same on a tagged segment, for host addresses from the low end: .2 is taken by a host of the VLAN
+    # (an address it carries on an interface the collection did not make), .3 is protected (forced through
+    # the uplink guard: reserved all the same).
+    tagged = apps(gateway=None)
+    plan = fleet_plan(fleet(tagged), {'h1': {'connected': ['172.28.10.2/24']},
+                                      'h2': {'protected': [{'address': '172.28.10.3', 'why': 'the controller'}],
+                                                                             'force': True}})
+    assert [plan[host]['segments'][0]['host_address'] for host in ('h1', 'h2')] == ['172.28.10.4/24',
+                                                                                    '172.28.10.5/24']
+
+
+def test_a_host_deployed_next_to_reserved_addresses_keeps_its_index():
+    hosts = {'h1': {'protected': ['172.28.0.254'], 'connected': ['172.28.0.11/24']}}
+    first = fleet_plan(fleet(untagged_lan()), hosts)
+    deployed = dict(hosts['h1'], observed=first['h1']['segments'][0]['shim']['address'].split() )
+    again = fleet_plan(fleet(untagged_lan()), {'h1': deployed, 'h0': {'protected': ['172.28.0.254'],
+                                                                    'connected': ['172.28.0.10/24']}})
+    assert again['h1']['index'] == 0 and again['h0']['index'] == 1
+    assert shims(again) == {'h1': ['172.28.0.253/32'], 'h0': ['172.28.0.252/32']}
+
+
+def test_a_deployed_address_that_another_host_now_holds_fails_naming_both():
+    message = plan_error(fleet(untagged_lan()), {'h1': {'observed': ['172.28.0.253/32']},
+                                                 'h2': {'connected': ['172.28.0.253/24']}})
+    assert message == ("host 'h1', segment 'lan': its deployed address 172.28.0.253/32 is also an address of "
+                       "host 'h2' (on an interface this collection did not make); two hosts must not share an "
+                       "address: take it off one of them, then plan again")
+
+
+def test_reserved_addresses_that_leave_too_few_fail_clearly():
+    # A /28 subnet with a /29 pool leaves 6 infrastructure addresses (.2 to .7); five of them are in use here.
+    small = untagged_lan(subnet='172.28.0.0/28', container_pool='172.28.0.8/29', host_range_size=4)
+    reserved = {'protected': ['172.28.0.7', '172.28.0.6'], 'connected': ['172.28.0.5/28', '172.28.0.4/28',
+                                                                         '172.28.0.3/28']}
+    message = plan_error(fleet(small), {'h1': reserved, 'h2': {}})
+    assert "segment 'lan': host 'h2' (index 1) does not fit" in message
+    assert ('subnet 172.28.0.0/28 has 1 infrastructure addresses (outside container_pool 172.28.0.8/29, the '
+            'gateway, the network and broadcast addresses and 5 addresses in use by hosts or protected: '
+            '172.28.0.3, 172.28.0.4, 172.28.0.5, 172.28.0.6, 172.28.0.7)') in message
+
+
+# ---------------------------------------------------------------------------------------------
+# Hosts outside a limited run (issue 13, item 1)
+
+
+def test_a_host_that_could_not_be_read_keeps_new_hosts_from_taking_an_index():
+    hosts = {'h1': {'observed': ['172.28.10.2/24']}, 'h2': {'unreadable': 'unreachable: no route'}, 'h3': {}}
+    message = plan_error(fleet(), hosts)
+    assert message.startswith("host 'h3' takes a new index, but host 'h2' (unreachable: no route) could not be read")
+    assert 'or give each new host an index no other host has with underlay_host_index' in message
+    # Pinned, the new host needs nobody's index; deployed hosts keep theirs; the unread host gets no plan.
+    plan = fleet_plan(fleet(), dict(hosts, h3={'index': 4}))
+    assert sorted(plan) == ['h1', 'h3'] and plan['h1']['index'] == 0 and plan['h3']['index'] == 4
+    # An unread host with a pinned index holds it, so a new host can be placed around it.
+    placed = fleet_plan(fleet(), {'h2': {'unreadable': 'x', 'index': 0}, 'h3': {}})
+    assert placed['h3']['index'] == 1 and sorted(placed) == ['h3']
+
+
+def test_planner_input_describes_a_host_from_its_links_and_its_variables():
+    from ansible_collections.underlay.network.plugins.plugin_utils.planner_input import planner_input
+    deployed = {'links': [{'managed_by': 'underlay.network/shim', 'addresses': ['172.28.10.127/32']},
+                          {'managed_by': None, 'addresses': ['172.28.0.11/24', 'fe80::1/64']}],
+                'default_routes': [{'family': 4, 'gateway': '172.28.0.1', 'interface': 'eth0'}]}
+    host_vars = {'underlay_host_index': 3, 'ansible_env': {'SSH_CONNECTION': '10.9.0.4 5022 10.9.0.7 22'},
+                 'underlay_fleet': fleet(APPS, DB), 'underlay_deploy_segments': ['db']}
+    assert planner_input(deployed, host_vars) == {
+        'index': 3, 'trunk': None, 'force': None, 'segments': ['db'],
+        'observed': ['172.28.10.127/32'], 'connected': ['172.28.0.11/24', 'fe80::1/64'],
+        'protected': [{'family': 4, 'gateway': '172.28.0.1', 'interface': 'eth0'},
+                      {'address': '10.9.0.4', 'why': 'the Ansible controller'}]}
+    unreachable = planner_input({'unreachable': True, 'msg': 'no such namespace'}, {})
+    assert unreachable['unreadable'] == 'unreachable: no such namespace' and 'observed' not in unreachable
+    assert planner_input({'failed': True, 'msg': 'boom'}, {})['unreadable'] == 'links_info failed: boom'

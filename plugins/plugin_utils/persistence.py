@@ -26,11 +26,20 @@ the trunk by itself, the trunk's own stanza stays the host's) and per shim (``pr
 address, ``up ip route add`` per routed range, ``post-down ip link delete``).
 
 Every file starts with ``HEADER``: the role removes only files that carry it.
+
+What a filter is handed is checked again before anything is rendered (``_check_plan``): the stanzas are
+shell (ifupdown runs every ``pre-up``/``up``/``post-down`` line with ``/bin/sh -c``) and the networkd files
+are ``Key=value`` lines, so an interface name, an address, a route, a VLAN id or a mode that is not one would
+become a command or a key of its own. Only names of letters, digits, ``.``, ``_`` and ``-`` (what the fleet
+plan gives) are written, and every value of a command line is quoted (``shell_command``) all the same.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
+import re
+import shlex
 
 from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import FleetPlanError, host_links
 
@@ -43,8 +52,111 @@ IPVLAN_MODES = {'l2': 'L2', 'l3': 'L3', 'l3s': 'L3S'}
 MACVLAN_MODES = ('bridge', 'private', 'vepa', 'passthru', 'source')
 
 
+# Interface names written into the files: letters, digits, '.', '_' and '-', starting with a letter or digit
+# (no option-like '-x'), at most IFNAMSIZ - 1 bytes. Every name the fleet plan gives is one.
+SAFE_IFNAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,14}')
+ADDRESS_TEXT = re.compile(r'[0-9A-Fa-f:.]+/[0-9]{1,3}')
+SHIM_KINDS = ('macvlan', 'ipvlan')
+IPVLAN_FLAGS = ('bridge', 'private', 'vepa')
+REPLAN = ('recompute the plan with underlay.network.fleet_plan (the persist role takes underlay_host_plan) '
+          'rather than editing it')
+
+
 class PersistenceError(FleetPlanError):
     """A plan or an option that cannot be rendered; the message says why and how to fix it."""
+
+
+def shell_command(argv):
+    """One command line of an ifupdown stanza: every value quoted for ``/bin/sh -c`` (``shlex.split`` gives
+    ``argv`` back)."""
+    return ' '.join(shlex.quote(str(arg)) for arg in argv)
+
+
+def _check_name(filter_name, where, value):
+    if not isinstance(value, str) or not SAFE_IFNAME.fullmatch(value):
+        raise PersistenceError(
+            "%s: the plan's %s %r is not an interface name that is written into network configuration: use 1 "
+            "to 15 letters, digits, '.', '_' and '-', starting with a letter or digit; %s"
+            % (filter_name, where, value, REPLAN))
+    return value
+
+
+def _check_address(filter_name, where, value, network=False):
+    try:
+        if not isinstance(value, str) or not ADDRESS_TEXT.fullmatch(value):
+            raise ValueError(value)
+        if network:
+            ipaddress.ip_network(value, strict=False)
+        else:
+            ipaddress.ip_interface(value)
+    except ValueError:
+        raise PersistenceError(
+            "%s: the plan's %s %r is not %s, e.g. %s; %s"
+            % (filter_name, where, value, 'a network' if network else 'an address with its prefix length',
+               '172.28.10.128/28' if network else '172.28.10.2/24', REPLAN)) from None
+    return value
+
+
+def _check_choice(filter_name, where, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise PersistenceError("%s: the plan's %s %r is not one of %s; %s"
+                               % (filter_name, where, value, ', '.join(choices), REPLAN))
+    return value
+
+
+def _check_plan(plan, filter_name):
+    """Everything of ``plan`` that reaches a file, checked (the filters may be handed any dict)."""
+    if not isinstance(plan, dict) or 'segments' not in plan or 'trunk' not in plan:
+        return  # host_links says what a plan is
+    _check_name(filter_name, 'trunk', plan['trunk'])
+    if not isinstance(plan['segments'], list):
+        return  # host_links says what the segments are
+    for number, segment in enumerate(plan['segments']):
+        if not isinstance(segment, dict):
+            raise PersistenceError("%s: the plan's segments[%d] is not a segment plan; %s"
+                                   % (filter_name, number, REPLAN))
+        where = 'segments[%d] (%s).' % (number, segment.get('name'))
+        missing = [key for key in ('interface', 'vlan_id', 'driver', 'mode', 'host_address', 'shim')
+                   if key not in segment]
+        if missing:
+            raise PersistenceError("%s: the plan's segments[%d] (%s) has no %s; %s"
+                                   % (filter_name, number, segment.get('name'), ', '.join(missing), REPLAN))
+        _check_name(filter_name, where + 'interface', segment['interface'])
+        vlan_id = segment['vlan_id']
+        if vlan_id is not None and (not isinstance(vlan_id, int) or isinstance(vlan_id, bool)
+                                    or not 1 <= vlan_id <= 4094):
+            raise PersistenceError("%s: the plan's %svlan_id %r is not a VLAN id (1 to 4094, or null for the "
+                                   'untagged trunk); %s' % (filter_name, where, vlan_id, REPLAN))
+        driver = _check_choice(filter_name, where + 'driver', segment['driver'], SHIM_KINDS)
+        _check_choice(filter_name, where + 'mode', segment['mode'],
+                      MACVLAN_MODES if driver == 'macvlan' else tuple(IPVLAN_MODES))
+        if segment['host_address'] is not None:
+            _check_address(filter_name, where + 'host_address', segment['host_address'])
+        shim = segment['shim']
+        if shim:
+            if not isinstance(shim, dict) or not isinstance(shim.get('routes'), list):
+                raise PersistenceError("%s: the plan's %sshim is not a shim plan (name, address, routes); %s"
+                                       % (filter_name, where, REPLAN))
+            _check_name(filter_name, where + 'shim.name', shim.get('name'))
+            _check_address(filter_name, where + 'shim.address', shim.get('address'))
+            for route_number, route in enumerate(shim['routes']):
+                _check_address(filter_name, '%sshim.routes[%d]' % (where, route_number), route, network=True)
+
+
+def _links(plan, existing, filter_name):
+    """The VLAN and shim links of the checked plan, as the roles apply them."""
+    _check_plan(plan, filter_name)
+    vlans = host_links(plan, 'vlans')['links']
+    shims = host_links(plan, 'shims', existing=existing)['links']
+    for link in shims:
+        if link['kind'] == 'ipvlan' and (link['mode'] not in IPVLAN_MODES
+                                         or link.get('flag') not in (None,) + IPVLAN_FLAGS):
+            raise PersistenceError(
+                "%s: existing: the ipvlan port %s has mode %r and flag %r, which is not an ipvlan mode (%s) and "
+                "flag (%s); pass existing as underlay.network.links_info returns it"
+                % (filter_name, link['parent'], link['mode'], link.get('flag'), ', '.join(IPVLAN_MODES),
+                   ', '.join(IPVLAN_FLAGS)))
+    return vlans, shims
 
 
 def _file(root, directory, name, sections):
@@ -101,8 +213,7 @@ def networkd_files(plan, root='/', trunk_network=None, existing=()):
     in the mode they run in.
     """
     root = _root(root)
-    vlans = host_links(plan, 'vlans')['links']
-    shims = host_links(plan, 'shims', existing=existing)['links']
+    vlans, shims = _links(plan, existing, 'networkd_files')
     trunk = plan['trunk']
     on = {}
     for link in vlans:
@@ -144,10 +255,10 @@ IFUPDOWN_FILE = 'etc/network/interfaces.d/underlay'
 def _ip_link_add(link):
     """The ``ip link add`` of a shim, in the mode (and ipvlan flag) the links module creates it with."""
     mode = link.get('mode') or ('bridge' if link['kind'] == 'macvlan' else 'l2')
-    command = 'ip link add link %s name %s type %s mode %s' % (link['parent'], link['name'], link['kind'], mode)
+    argv = ['ip', 'link', 'add', 'link', link['parent'], 'name', link['name'], 'type', link['kind'], 'mode', mode]
     if link['kind'] == 'ipvlan' and link.get('flag'):
-        command += ' ' + link['flag']
-    return command
+        argv.append(link['flag'])
+    return shell_command(argv)
 
 
 def ifupdown_files(plan, root='/', existing=()):
@@ -156,8 +267,7 @@ def ifupdown_files(plan, root='/', existing=()):
     (made by ``pre-up``, its routes by ``up``); ``[]`` when the plan has neither. The trunk's own stanza is
     the host's and is never written."""
     root = _root(root)
-    vlans = host_links(plan, 'vlans')['links']
-    shims = host_links(plan, 'shims', existing=existing)['links']
+    vlans, shims = _links(plan, existing, 'ifupdown_files')
     if not vlans and not shims:
         return []
     lines = [HEADER, '# Sourced by /etc/network/interfaces (source /etc/network/interfaces.d/*).']
@@ -173,7 +283,8 @@ def ifupdown_files(plan, root='/', existing=()):
                   '    pre-up %s' % _ip_link_add(link)]
         lines.extend('    address %s' % address for address in link['addresses'])
         # proto static, scope global: what the links module installs (ip would pick scope link).
-        lines.extend('    up ip route add %s dev %s proto static scope global' % (route['dest'], link['name'])
+        lines.extend('    up ' + shell_command(['ip', 'route', 'add', route['dest'], 'dev', link['name'], 'proto',
+                                              'static', 'scope', 'global'])
                      for route in link['routes'])
-        lines.append('    post-down ip link delete %s' % link['name'])
+        lines.append('    post-down ' + shell_command(['ip', 'link', 'delete', link['name']]))
     return [{'path': posixpath.join(root, IFUPDOWN_FILE), 'content': '\n'.join(lines) + '\n'}]

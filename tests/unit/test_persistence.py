@@ -1,6 +1,7 @@
 """Persistent configuration (plugin_utils/persistence.py) and its filters (plugins/filter/persistence.py)."""
 
 import copy
+import shlex
 
 import pytest
 
@@ -181,3 +182,104 @@ def test_the_ifupdown_filter_reports_errors_as_ansible_filter_errors():
     assert ifupdown(plan(APPS))[0]['content'].startswith(HEADER + '\n')
     with pytest.raises(AnsibleFilterError, match='root must be an absolute directory'):
         ifupdown(plan(APPS), root='stage')
+
+
+# -- issue 13 item 11: what reaches a shell line (ifupdown) or a Key=value line (networkd) is checked and quoted --
+HOSTILE_NAMES = ['x;reboot', 'a b', '$(reboot)', 'e`id`', "x'y", 'x\ny', '-rf', 'eth0|sh', '']
+
+
+def hostile(host_plan, key, value):
+    """``host_plan`` with ``key`` (a path like segments.0.shim.name) set to ``value``."""
+    host_plan = copy.deepcopy(host_plan)
+    *path, last = key.split('.')
+    target = host_plan
+    for part in path:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    target[int(last) if isinstance(target, list) else last] = value
+    return host_plan
+
+
+RENDERERS = [pytest.param(lambda host_plan: ifupdown_files(host_plan), id='ifupdown'),
+             pytest.param(lambda host_plan: networkd_files(host_plan, trunk_network='10-eth0.network'), id='networkd')]
+
+
+@pytest.mark.parametrize('render', RENDERERS)
+@pytest.mark.parametrize('name', HOSTILE_NAMES)
+@pytest.mark.parametrize('key, where', [('segments.0.shim.name', "segments[0] (apps).shim.name"),
+                                        ('segments.0.interface', "segments[0] (apps).interface"),
+                                        ('trunk', 'trunk')])
+def test_a_name_that_is_not_safe_in_a_shell_line_is_refused_naming_the_plan_key(render, name, key, where):
+    with pytest.raises(PersistenceError) as err:
+        render(hostile(plan(APPS), key, name))
+    message = str(err.value)
+    assert "the plan's %s %r is not an interface name" % (where, name) in message, message
+    assert "letters, digits, '.', '_' and '-'" in message and 'underlay.network.fleet_plan' in message, message
+
+
+@pytest.mark.parametrize('render', RENDERERS)
+@pytest.mark.parametrize('key, value, where', [
+    ('segments.0.host_address', '172.28.10.2/24; reboot', 'segments[0] (apps).host_address'),
+    ('segments.0.shim.address', '$(reboot)', 'segments[0] (apps).shim.address'),
+    ('segments.0.shim.address', '172.28.10.127', 'segments[0] (apps).shim.address'),
+    ('segments.0.shim.routes.0', '172.28.10.128/28 via 1.2.3.4', 'segments[0] (apps).shim.routes[0]'),
+])
+def test_an_address_or_route_that_is_not_one_is_refused_naming_the_plan_key(render, key, value, where):
+    with pytest.raises(PersistenceError) as err:
+        render(hostile(plan(APPS), key, value))
+    assert "the plan's %s %r is not an address with its prefix length" % (where, value) in str(err.value) \
+        or "the plan's %s %r is not a network" % (where, value) in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize('render', RENDERERS)
+@pytest.mark.parametrize('key, value, message', [
+    ('segments.0.vlan_id', '10;reboot', "the plan's segments[0] (apps).vlan_id '10;reboot' is not a VLAN id"),
+    ('segments.0.vlan_id', 4095, "the plan's segments[0] (apps).vlan_id 4095 is not a VLAN id"),
+    ('segments.0.vlan_id', True, "the plan's segments[0] (apps).vlan_id True is not a VLAN id"),
+    ('segments.0.driver', 'macvlan;reboot', "the plan's segments[0] (apps).driver 'macvlan;reboot' is not"),
+    ('segments.0.mode', 'l2 && reboot', "the plan's segments[0] (edge).mode 'l2 && reboot' is not"),
+])
+def test_a_vlan_id_driver_or_mode_that_is_not_one_is_refused(render, key, value, message):
+    host_plan = plan(EDGE) if key == 'segments.0.mode' else plan(APPS)
+    with pytest.raises(PersistenceError) as err:
+        render(hostile(host_plan, key, value))
+    assert message in str(err.value), str(err.value)
+
+
+def test_an_ipvlan_port_mode_or_flag_from_existing_that_is_not_one_is_refused():
+    for existing in ([{'kind': 'ipvlan', 'name': 'c1', 'parent': 'eth0.30', 'mode': 'l3;reboot'}],
+                     [{'kind': 'ipvlan', 'name': 'c1', 'parent': 'eth0.30', 'mode': 'l3', 'flag': 'private;reboot'}]):
+        with pytest.raises(PersistenceError, match=r"existing: the ipvlan port eth0\.30 .* is not"):
+            ifupdown_files(plan(EDGE), existing=existing)
+
+
+def test_the_filters_name_the_plan_key_in_an_ansible_filter_error():
+    filters = FilterModule().filters()
+    bad = hostile(plan(APPS), 'segments.0.shim.name', 'x;reboot')
+    for render in (lambda: filters['ifupdown_files'](bad),
+                   lambda: filters['networkd_files'](bad, trunk_network='10-eth0.network')):
+        with pytest.raises(AnsibleFilterError, match=r"segments\[0\] \(apps\)\.shim\.name 'x;reboot'"):
+            render()
+
+
+def test_a_shell_line_quotes_every_value_and_splits_back_into_its_argv():
+    from ansible_collections.underlay.network.plugins.plugin_utils.persistence import shell_command
+
+    argv = ['ip', 'link', 'set', 'dev', 'shim10', 'alias', "an alias with spaces and 'quotes'; reboot"]
+    line = shell_command(argv)
+    assert line == "ip link set dev shim10 alias 'an alias with spaces and '\"'\"'quotes'\"'\"'; reboot'"
+    assert shlex.split(line) == argv
+    assert shell_command(['ip', 'link', 'delete', 'shim10']) == 'ip link delete shim10'  # nothing to quote
+
+
+def test_every_command_line_of_an_ifupdown_file_splits_back_into_the_argv_the_links_module_would_apply():
+    content = ifupdown_files(plan(APPS, EDGE))[0]['content']
+    commands = [line.strip().split(' ', 1) for line in content.splitlines()
+                if line.strip().split(' ', 1)[0] in ('pre-up', 'up', 'down', 'post-down')]
+    argvs = [(keyword, shlex.split(command)) for keyword, command in commands]
+    assert ('pre-up', ['ip', 'link', 'add', 'link', 'eth0.30', 'name', 'shim30', 'type', 'ipvlan', 'mode',
+                       'l2']) in argvs
+    assert ('up', ['ip', 'route', 'add', '172.28.10.128/28', 'dev', 'shim10', 'proto', 'static', 'scope',
+                   'global']) in argvs
+    assert ('post-down', ['ip', 'link', 'delete', 'shim10']) in argvs
+    assert all(' '.join(shlex.quote(arg) for arg in argv) == command
+               for (_keyword, argv), (_same, command) in zip(argvs, commands, strict=True))

@@ -305,6 +305,10 @@ class LinkApplier:
                       routes_add=plan.routes_add, routes_delete=plan.routes_delete,
                       admin_state=plan.changes.get('admin_state', (None, None))[1], link_changes=link_changes,
                       addresses_want=desired['addresses'])
+        if 'managed_by' in plan.changes:  # an adopted link (the links module's adopt): marked once converged
+            where, marker = self.sessions.get(desired['netns']), plan.changes['managed_by'][1]
+            self._do(where, 'adopt: mark it %s' % marker, 'set_link', current['index'],
+                     'mark %s as adopted' % desired['name'], ifalias=marker)
 
     def delete(self, current):
         where = self.sessions.get(current['netns'])

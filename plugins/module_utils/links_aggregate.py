@@ -34,7 +34,11 @@ from ansible_collections.underlay.network.plugins.module_utils.link_reconcile im
     desired_link,
     plan_link_change,
 )
-from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, describe_netns
+from ansible_collections.underlay.network.plugins.module_utils.netlink import (
+    NetlinkOperationError,
+    describe_netns,
+    describe_route,
+)
 from ansible_collections.underlay.network.plugins.module_utils.netns import UNNAMED_LABEL, namespace_exists
 from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import (
     STEP_ERRORS,
@@ -42,6 +46,8 @@ from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile i
 )
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     ValidationError,
+    route_key,
+    sort_addresses,
     validate_netns_name,
 )
 
@@ -68,6 +74,7 @@ def _link_entry_spec():
             gateway=dict(type='str'),
             metric=dict(type='int'),
         )),
+        adopt=dict(type='bool', default=False),
     )
     for kind in KINDS.values():
         for option, option_spec in kind.options.items():
@@ -156,6 +163,7 @@ def desired_links(entries, state):
             raise ValidationError('%s: parent is required (the interface the %s link is stacked on)'
                                   % (label, entry['kind']))
         params = dict(entry, state='absent' if state == DELETED else 'present')
+        params.pop('adopt', None)
         if state in (REPLACED, OVERRIDDEN):  # exactly as declared: nothing declared is nothing wanted
             params['addresses'] = params.get('addresses') or []
             params['routes'] = params.get('routes') or []
@@ -168,6 +176,8 @@ def desired_links(entries, state):
             raise ValidationError('%s and %s both declare %s in %s; declare each link once'
                                   % (seen[key], label, desired['name'], describe_netns(desired['netns'])))
         seen[key] = label
+        if state != DELETED:
+            desired['adopt'] = bool(entry.get('adopt'))  # plan_host takes it out again
         result.append(desired)
     return result
 
@@ -278,11 +288,17 @@ def plan_host(sessions, config, state, recreate=False, allow_port_mode_change=Fa
     new_parents, rebuilt = {}, set()  # task-namespace links (re-)created by this call; links they take along
     params = {'allow_port_mode_change': allow_port_mode_change}
     for link, _depth in stacking_order(links):
-        link['managed_by'] = _existing_marker(sessions, link) or plan.marker
+        adopt = link.pop('adopt', False)
+        link['managed_by'] = plan.marker if adopt else _existing_marker(sessions, link) or plan.marker
         try:
             change = plan_link_change(sessions, link, KINDS[link['kind']], 'present', recreate, mode, mode,
                                       check_mode, params, new_parents=new_parents,
                                       assume_absent=link['parent'] in rebuilt)
+            if change.current is not None and change.current['managed_by'] != plan.marker:
+                if adopt:
+                    _adopt(change, plan.marker)
+                elif mode == REPLACE:
+                    _refuse_stripping(change, state, plan.marker)
         except LinkError as exc:
             raise LinkError('link %s: %s' % (link_id(link['netns'], link['name']), exc), **exc.details) from None
         if link['netns'] is None and change.plan.action in ('create', 'recreate'):
@@ -291,6 +307,42 @@ def plan_host(sessions, config, state, recreate=False, allow_port_mode_change=Fa
                 rebuilt.add(link['name'])
         plan.links.append(change)
     return plan
+
+
+def _adopt(change, marker):
+    """adopt: true on an existing link without the call's marker: the call takes it over and marks it."""
+    plan = change.plan
+    if plan.action in ('none', 'update'):  # a re-created link gets the marker as it is created
+        plan.changes['managed_by'] = (change.current['managed_by'], marker)
+        plan.action = 'update'
+
+
+def _refuse_stripping(change, state, marker):
+    """replaced/overridden never remove addresses or routes from a link the call did not create (one without its
+    marker: an admin's uplink VLAN carrying the management address and default route, another owner's link).
+    Only ``adopt: true`` on the link lets them; the call is refused before anything is changed."""
+    current, plan = change.current, change.plan
+    if plan.action == 'recreate':
+        target = change.recreate_target
+        addresses = sort_addresses(set(current['addresses']) - set(target['addresses']))
+        kept = {route_key(route) for route in target['routes']}
+        routes = [route for route in current['routes'] if route_key(route) not in kept]
+    else:
+        addresses, routes = plan.addresses_delete, plan.routes_delete
+    if not addresses and not routes:
+        return  # it loses nothing: converged (addresses and routes added), and not claimed
+    carries = ', '.join(['address %s' % cidr for cidr in current['addresses']]
+                        + ['route %s' % describe_route(route) for route in current['routes']])
+    raise LinkError(
+        'it exists and was not created by this call (%s), and state %s would remove from it what it carries: %s. '
+        'It carries %s. Declare those in its addresses and routes, use state merged (which removes nothing), or '
+        'set adopt: true on this link to take it over (it then gets the marker %s); nothing was changed' % (
+            'it has no marker' if current['managed_by'] is None
+            else "it carries another owner's marker %s" % current['managed_by'],
+            state, ', '.join(['address %s' % cidr for cidr in addresses]
+                             + ['route %s' % describe_route(route) for route in routes]),
+            carries, marker),
+        would_remove={'addresses': list(addresses), 'routes': list(routes)})
 
 
 def _existing_marker(sessions, link):
@@ -399,15 +451,17 @@ class Progress:
         steps += [('teardown', name) for name in plan.teardown]
         return steps
 
-    def fail(self, what, exc, partial=(), steps=1):
-        """Stop the call: ``what`` (``steps`` steps of the plan) failed after ``partial`` of its own actions."""
+    def fail(self, what, exc, partial=(), steps=1, undone=None):
+        """Stop the call: ``what`` (``steps`` steps of the plan) failed after ``partial`` of its own actions
+        (``undone``: the steps of it that were undone again)."""
         self.actions.extend(partial)
         pending = [name for _step, name in self.steps[self.done + steps:]]
+        extra = {'undone': list(undone)} if undone is not None else {}
         raise AggregateError(
             '%s failed: %s. The call stopped there: %s; not attempted: %s'
             % (what, exc, 'applied before it: ' + ', '.join(self.actions) if self.actions else 'nothing was applied',
                ', '.join(pending) or 'nothing'),
-            applied=list(self.actions), failed_object=what, not_attempted=pending) from exc
+            applied=list(self.actions), failed_object=what, not_attempted=pending, **extra) from exc
 
 
 def apply_host(sessions, plan):
@@ -429,8 +483,10 @@ def apply_host(sessions, plan):
         try:
             progress.actions.extend('%s: %s' % (key, action) for action in apply_link_change(sessions, change))
         except (LinkError, NetlinkOperationError) as exc:
-            partial = getattr(exc, 'details', {}).get('actions', ())
-            progress.fail('link %s' % key, exc, ['%s: %s' % (key, action) for action in partial])
+            details = getattr(exc, 'details', {})
+            undone = details.get('undone')
+            progress.fail('link %s' % key, exc, ['%s: %s' % (key, action) for action in details.get('actions', ())],
+                          undone=None if undone is None else ['%s: %s' % (key, action) for action in undone])
         progress.done += 1
     for name in plan.teardown:
         try:
@@ -452,13 +508,14 @@ def _delete_batched(sessions, deletions, progress):
         states = batches[key]
         netns = states[0]['netns']
         names = [link_id(s['netns'], s['name']) for s in states]
-        try:
-            sessions.get(netns).delete_links([s['index'] for s in states],
-                                             'delete %s in %s' % (', '.join(s['name'] for s in states),
-                                                                  describe_netns(netns)))
+        try:  # the session's message names the namespace
+            gone = sessions.get(netns).delete_links([(s['index'], s['name']) for s in states],
+                                                    'delete %s' % ', '.join(s['name'] for s in states))
         except NetlinkOperationError as exc:
             progress.fail('deleting %s' % ', '.join(names), exc, steps=len(states))
-        progress.actions.extend('%s: delete %s' % (name, s['kind']) for name, s in zip(names, states))
+        # A link deleted meanwhile by someone else is what was wanted: reported, not an error.
+        progress.actions.extend('%s: %s' % (name, 'gone already' if s['name'] in gone else 'delete %s' % s['kind'])
+                                for name, s in zip(names, states))
         progress.done += len(states)
 
 

@@ -17,6 +17,7 @@ import errno
 import importlib.util
 import ipaddress
 import os
+import random
 import socket
 import sys
 import traceback
@@ -106,8 +107,11 @@ MANAGED_ROUTE_PROTOCOLS = (3, 4)  # RTPROT_BOOT (ip route add), RTPROT_STATIC
 RT_TABLE_MAIN = 254
 RT_SCOPE_LINK = 253
 RTN_UNICAST = 1
-# Link groups from here on are used for a moment to delete links in one request (Namespace.delete_links).
+# Link groups from here on (one of the next 65536, picked at random per batch) are used for a moment to delete
+# links in one request (Namespace.delete_links).
 BATCH_GROUP_BASE = 0x554E0000
+BATCH_GROUP_COUNT = 0x10000
+BATCH_GROUP_TRIES = 5
 
 
 # The kernel module behind a link kind, for the message when the kernel lacks it.
@@ -382,33 +386,78 @@ class Namespace:
         self._call(what, self.ipr.link, 'del', index=index)
         self.invalidate()
 
-    def delete_links(self, indexes, what):
-        """Delete several links of this namespace in one request.
+    def delete_links(self, links, what):
+        """Delete several links of this namespace, ``links`` as (ifindex, name) pairs, in one request. Returns the
+        names of those gone already: deleted meanwhile by someone else (or their ifindex is another link's now),
+        which is what was wanted.
 
         Deleting links one by one costs an RCU grace period each (about 20 ms); a group delete
         unregisters them all at once, and the kernel checks every link before it removes any.
-        The links are first put in a link group no other link of the namespace is in.
+        The links are first put in a link group of their own: a number picked at random (so that two runs on
+        one host do not pick the same one) that no link of the namespace is in. Before the group is deleted
+        it is read back, and it must hold these links and no other (another run may have picked the same
+        number meanwhile): otherwise the links get their groups back and another number is tried.
         """
-        if len(indexes) == 1:
-            return self.delete_link(indexes[0], what)
-        used = {msg.get_attr('IFLA_GROUP') for msg in self.links(refresh=True)}
-        group = next(g for g in range(BATCH_GROUP_BASE, BATCH_GROUP_BASE + len(used) + 1) if g not in used)
-        grouped = []
-        try:
-            for index in indexes:
-                old = self.link_msg(index=index).get_attr('IFLA_GROUP')
-                self._call(what, self.ipr.link, 'set', index=index, group=group)
-                grouped.append((index, old))
-            self._call(what, self.ipr.link, 'del', group=group)
-        except NetlinkOperationError:
-            for index, old in grouped:  # nothing was deleted: give the links their groups back
+        wanted = dict(links)
+        gone = []
+        for _attempt in range(BATCH_GROUP_TRIES):
+            present = [msg for msg in self.links(refresh=True)
+                       if msg['index'] in wanted and msg.get_attr('IFLA_IFNAME') == wanted[msg['index']]]
+            found = {msg['index'] for msg in present}
+            gone.extend(name for index, name in links if index not in found and name not in gone)
+            if not present:
+                return gone
+            if len(present) == 1:
                 try:
-                    self.ipr.link('set', index=index, group=old)
-                except NetlinkError:
-                    pass  # best effort; the error that matters is re-raised
-            raise
-        finally:
-            self.invalidate()
+                    self.delete_link(present[0]['index'], what)
+                except NetlinkOperationError as exc:
+                    if exc.code != errno.ENODEV:
+                        raise
+                    gone.append(wanted[present[0]['index']])
+                return gone
+            used = {msg.get_attr('IFLA_GROUP') for msg in self._links}
+            group = random.choice([g for g in (BATCH_GROUP_BASE + random.randrange(BATCH_GROUP_COUNT)
+                                               for _i in range(16)) if g not in used] or [None])
+            if group is None:
+                continue
+            grouped = []
+            try:
+                for msg in present:
+                    try:
+                        self._call(what, self.ipr.link, 'set', index=msg['index'], group=group)
+                    except NetlinkOperationError as exc:
+                        if exc.code != errno.ENODEV:
+                            raise
+                        gone.append(wanted[msg['index']])  # deleted meanwhile
+                        continue
+                    grouped.append((msg['index'], msg.get_attr('IFLA_GROUP')))
+                members = {msg['index'] for msg in self.links(refresh=True) if msg.get_attr('IFLA_GROUP') == group}
+                if members - {index for index, _old in grouped}:  # another run's links in it: not this group
+                    self._ungroup(grouped)
+                    continue
+                if members:
+                    try:
+                        self._call(what, self.ipr.link, 'del', group=group)
+                    except NetlinkOperationError as exc:
+                        if exc.code != errno.ENODEV:  # ENODEV: no link in the group any more, all gone meanwhile
+                            raise
+                gone.extend(wanted[index] for index, _old in grouped if index not in members)
+                return gone
+            except NetlinkOperationError:
+                self._ungroup(grouped)  # nothing was deleted: give the links their groups back
+                raise
+            finally:
+                self.invalidate()
+        raise NetlinkOperationError('%s in %s failed: every link group picked for it (%d tries) was taken by other '
+                                    'links meanwhile; nothing was deleted' % (what, describe_netns(self.name),
+                                                                               BATCH_GROUP_TRIES), errno.EBUSY)
+
+    def _ungroup(self, grouped):
+        for index, old in grouped:
+            try:
+                self.ipr.link('set', index=index, group=old)
+            except NetlinkError:
+                pass  # best effort (the link may be gone); the error that matters is re-raised
 
     # -- addresses and routes -----------------------------------------------
     def addresses(self, index):

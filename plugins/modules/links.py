@@ -15,7 +15,8 @@ description:
     M(underlay.network.ipvlan_link). That makes one task per host instead of one per object, and one read of
     the kernel's state instead of one per object.
   - States work like those of network resource modules. V(merged) adds and changes what is declared.
-    V(replaced) makes each declared link exactly as declared (addresses and routes not listed are removed).
+    V(replaced) makes each declared link exactly as declared (addresses and routes not listed are removed),
+    but never strips a link the call did not create unless told to adopt it (O(config.links[].adopt)).
     V(overridden) does what V(replaced) does and also removes the links this collection created earlier and
     no longer declares. V(deleted) removes what is declared.
   - Links this collection creates carry a marker as their alias (C(ip link show) prints it; C(managed_by) in
@@ -175,6 +176,18 @@ options:
           egress_qos_map:
             description: V(vlan) only, see O(underlay.network.vlan_iface#module:egress_qos_map).
             type: dict
+          adopt:
+            description:
+              - Take over this link when it exists without the call's marker (see O(owner)): made by hand, by
+                another tool, or by another owner. The call then converges it as declared and marks it with
+                the call's marker, so that V(overridden) prunes it once it is no longer declared.
+              - Without it, V(replaced) and V(overridden) never remove addresses or routes from such a link.
+                When they would, the call fails before anything is changed, naming the link, what it carries
+                and what would go. Such a link that would lose nothing is converged and keeps its marker (or
+                none). V(merged) removes nothing from any link and marks none without it.
+              - No effect with O(state=deleted).
+            type: bool
+            default: false
   owner:
     description:
       - Who owns the links this call creates. They get the marker V(underlay.network/OWNER), and V(overridden)
@@ -182,9 +195,10 @@ options:
         (to their name) so that one role's V(overridden) never prunes another role's links.
       - Without it the marker is V(underlay.network). Such a call prunes only links with exactly that marker,
         never those of an owner.
-      - A declared link that exists with another marker (another owner's, or no owner's) is converged but keeps
-        that marker, also when it is re-created, so pruning it stays with its owner. A declared link without a
-        marker stays without one unless it is re-created.
+      - A declared link that exists with another marker (another owner's, or no owner's) is converged without
+        losing an address or a route (see O(config.links[].adopt)) and keeps that marker, also when it is
+        re-created, so pruning it stays with its owner. A declared link without a marker stays without one
+        unless it is re-created or adopted (O(config.links[].adopt)).
       - 1 to 32 lowercase letters, digits and underscores. V(docker_vlan_network) is taken (by
         M(underlay.network.docker_vlan_network)).
     type: str
@@ -192,7 +206,9 @@ options:
     description:
       - V(merged) creates and updates the declared namespaces and links. Addresses and routes are added to
         those already there, and nothing undeclared is touched.
-      - V(replaced) also makes each declared link's addresses and routes exactly the declared ones.
+      - V(replaced) also makes each declared link's addresses and routes exactly the declared ones. A declared
+        link that exists without the call's marker is not stripped: when it would lose an address or a route,
+        the call fails before anything is changed, unless the link has O(config.links[].adopt).
       - V(overridden) does what V(replaced) does, then removes every link that carries the call's marker
         (see O(owner)) and is not declared. It looks in the task's namespace and in the namespaces
         this call declares or puts links in. Such links are removed before the declared ones are applied,
@@ -336,6 +352,21 @@ not_attempted:
   returned: failure
   type: list
   elements: str
+undone:
+  description:
+    - When the kernel refused a step of an in-place change of an existing link, the steps applied to that link
+      before it, which were undone again (each prefixed with the link).
+  returned: failure
+  type: list
+  elements: str
+  sample: ['shim: set mtu 1400', 'shim: add address 172.28.250.9/24']
+would_remove:
+  description:
+    - When V(replaced) or V(overridden) were refused because they would strip a declared link the call did not
+      create (see O(config.links[].adopt)), the addresses and routes they would have removed from it.
+  returned: failure
+  type: dict
+  sample: {addresses: [192.0.2.10/24], routes: [{dest: default, gateway: 192.0.2.1, metric: 0}]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

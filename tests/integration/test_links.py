@@ -311,6 +311,7 @@ def test_a_refusal_half_way_puts_the_existing_link_back(lab, host, play):
     assert netlink_dump(host) == before, 'the failing link was not put back as it was'
     assert [action.split(':')[0] for action in failed['applied']] == ['first', 'first']
     assert 'File exists' in failed['msg'] and 'shim was put back as it was' in failed['msg'], failed['msg']
+    assert 'shim: set mtu 1400' in failed['undone'] and all(a.startswith('shim: ') for a in failed['undone']), failed
 
 
 # The netlink core run in-process inside the lab host (the task's namespace there), with a fault injected.
@@ -408,3 +409,153 @@ def ipr_index(ns, name):
 def ipr_delete(ns, name):
     with IPRoute(netns=ns, flags=0) as ipr:
         ipr.link('del', index=ipr.link_lookup(ifname=name)[0])
+
+
+def add_admin_link(host, name='mgmt', address='172.28.250.5/24', route=('10.60.0.0/16', '172.28.250.1'),
+                   alias=None):
+    """A macvlan an admin made by hand (no marker, or ``alias``), carrying an address and a route through it."""
+    add_handmade_macvlan(host, name, alias=alias)
+    with IPRoute(netns=host, flags=0) as ipr:
+        index = ipr.link_lookup(ifname=name)[0]
+        ipr.link('set', index=index, state='up')
+        ip, prefixlen = address.split('/')
+        ipr.addr('add', index=index, address=ip, prefixlen=int(prefixlen))
+        dest, gateway = route
+        dst, dst_len = dest.split('/')
+        ipr.route('add', dst=dst, dst_len=int(dst_len), gateway=gateway, oif=index, table=254)
+
+
+@pytest.mark.parametrize('state', ['replaced', 'overridden'])
+def test_replaced_never_strips_a_link_it_did_not_create_unless_told_to_adopt_it(host, play, state):
+    """Issue 13 item 2: an existing link without the call's marker (an admin's, carrying the host's management
+    address and a route) is refused by replaced/overridden when they would remove what it carries; nothing
+    changes. adopt: true takes it over: converged exactly as declared, and marked."""
+    add_admin_link(host)
+    declared = {'kind': 'macvlan', 'name': 'mgmt', 'parent': 'eth0', 'addresses': ['172.28.250.9/24']}
+    before, mgmt = netlink_dump(host), read_link(host, 'mgmt')
+    assert mgmt['alias'] is None and mgmt['routes'] == [('10.60.0.0', 16, '172.28.250.1')]
+
+    for check in (True, False):
+        refused = play([links_task(state, config={'links': [declared]})], check=check).last
+        assert refused.failed, refused
+        assert netlink_dump(host) == before, 'the refused call changed something'
+        assert read_link(host, 'mgmt') == mgmt
+        for what in ('mgmt', 'not created by this call', '172.28.250.5/24', '10.60.0.0/16 via 172.28.250.1',
+                     'adopt: true', 'nothing was changed'):
+            assert what in refused['msg'], (what, refused['msg'])
+
+    # merged removes nothing and does not claim the link: the address is added, the marker is not.
+    merged = play([links_task('merged', config={'links': [declared]})]).last
+    assert not merged.failed and merged.changed, merged
+    assert read_link(host, 'mgmt')['addresses'] == ['172.28.250.5/24', '172.28.250.9/24']
+    assert read_link(host, 'mgmt')['alias'] is None
+
+    adopted = play([links_task(state, config={'links': [dict(declared, adopt=True)]})], diff=True).last
+    assert not adopted.failed and adopted.changed, adopted
+    after = read_link(host, 'mgmt')
+    assert after['addresses'] == ['172.28.250.9/24'] and after['routes'] == [] and after['alias'] == MARKER, after
+    assert adopted['links'][0]['managed_by'] == MARKER
+    assert adopted['diff']['before']['links']['mgmt']['managed_by'] is None
+
+    # Marked now: converged without adopt from here on.
+    again = play([links_task(state, config={'links': [declared]})]).last
+    assert not again.failed and not again.changed, again
+
+
+def test_replaced_converges_an_unmarked_link_that_loses_nothing_and_refuses_another_owners(host, play):
+    """A link without the marker that carries only what is declared loses nothing: converged, not marked.
+    Another owner's link is not the call's either: replaced refuses to strip it, adopt takes it over."""
+    add_admin_link(host, 'plain', address='172.28.250.5/24', route=('10.60.0.0/16', '172.28.250.1'))
+    add_admin_link(host, 'theirs', address='172.28.251.5/24', route=('10.61.0.0/16', '172.28.251.1'),
+                   alias='underlay.network/b')
+    plain = {'kind': 'macvlan', 'name': 'plain', 'parent': 'eth0', 'addresses': ['172.28.250.5/24'],
+             'routes': [{'dest': '10.60.0.0/16', 'gateway': '172.28.250.1'}]}
+    fine = play([links_task('replaced', owner='a', config={'links': [plain]})]).last
+    assert not fine.failed and not fine.changed, fine
+    assert read_link(host, 'plain')['alias'] is None
+
+    theirs = {'kind': 'macvlan', 'name': 'theirs', 'parent': 'eth0', 'addresses': ['172.28.251.5/24']}
+    before = netlink_dump(host)
+    refused = play([links_task('replaced', owner='a', config={'links': [theirs]})]).last
+    assert refused.failed and 'underlay.network/b' in refused['msg'] and '10.61.0.0/16' in refused['msg'], refused
+    assert netlink_dump(host) == before
+    adopted = play([links_task('replaced', owner='a', config={'links': [dict(theirs, adopt=True)]})]).last
+    assert not adopted.failed, adopted
+    assert read_link(host, 'theirs')['alias'] == 'underlay.network/a' and read_link(host, 'theirs')['routes'] == []
+
+    # merged with adopt marks the link and removes nothing.
+    marked = play([links_task('merged', owner='a', config={'links': [dict(plain, addresses=[], adopt=True)]})]).last
+    assert not marked.failed and marked.changed, marked
+    assert marked['actions'] == ['plain: adopt: mark it underlay.network/a'], marked['actions']
+    assert read_link(host, 'plain')['alias'] == 'underlay.network/a'
+    assert read_link(host, 'plain')['addresses'] == ['172.28.250.5/24']
+
+
+# Batched deletions (issue 13 item 12), run in-process inside the lab host with another "run" acting meanwhile.
+BATCH_SCRIPT = r'''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+scenario, victims = sys.argv[2], sys.argv[3:]
+from pyroute2 import IPRoute
+from ansible_collections.underlay.network.plugins.module_utils import link_reconcile, links_aggregate, netlink
+
+if scenario == 'group':  # another run puts its link in the group this run picked (as two runs did with one number)
+    real_call, seen = netlink.Namespace._call, []
+
+    def _call(self, what, func, *args, **kwargs):
+        if args[:1] == ('set',) and 'group' in kwargs and not seen:
+            seen.append(kwargs['group'])
+            with IPRoute() as ipr:
+                ipr.link('set', index=ipr.link_lookup(ifname='theirs')[0], group=kwargs['group'])
+        return real_call(self, what, func, *args, **kwargs)
+    netlink.Namespace._call = _call
+try:
+    with link_reconcile.Sessions(whole=True) as sessions:
+        plan = links_aggregate.plan_host(sessions, {}, 'deleted')
+        planned = sorted(state['name'] for state, _depth in plan.deletions)
+        if scenario == 'vanished':  # another process deletes links after the plan, before the call gets to them
+            with IPRoute() as ipr:
+                for name in victims:
+                    ipr.link('del', index=ipr.link_lookup(ifname=name)[0])
+        out = {'planned': planned, 'actions': links_aggregate.apply_host(sessions, plan)}
+except links_aggregate.AggregateError as exc:
+    out = {'planned': planned, 'msg': str(exc)}
+except Exception as exc:
+    out = {'planned': planned, 'error': '%s: %s' % (type(exc).__name__, exc)}
+print(json.dumps(out))
+'''
+
+
+def run_batch(host, scenario, *victims):
+    import json
+    import subprocess
+    out = subprocess.run(['nsenter', '--net=/run/netns/' + host, sys.executable, '-c', BATCH_SCRIPT,
+                          str(COLLECTIONS), scenario, *victims], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize('victims', [('d2',), ('d1', 'd2', 'd3'), ('d1',)])
+def test_a_batched_deletion_where_links_vanished_meanwhile_deletes_the_rest(host, victims):
+    names = ['d1', 'd2', 'd3'] if len(victims) > 1 or victims == ('d2',) else ['d1']
+    for name in names:
+        add_handmade_macvlan(host, name, alias=MARKER)
+    add_handmade_macvlan(host, 'handmade')
+    out = run_batch(host, 'vanished', *victims)
+    assert out['planned'] == names, out
+    assert 'error' not in out and 'msg' not in out, out
+    assert all(read_link(host, name) is None for name in names)
+    assert read_link(host, 'handmade') is not None
+    for name in victims:
+        assert '%s: gone already' % name in out['actions'], out['actions']
+
+
+def test_a_batched_deletion_never_takes_a_link_another_run_put_in_its_group(host):
+    for name in ('g1', 'g2'):
+        add_handmade_macvlan(host, name, alias=MARKER)
+    add_handmade_macvlan(host, 'theirs')
+    out = run_batch(host, 'group')
+    assert out['planned'] == ['g1', 'g2'], out
+    assert read_link(host, 'theirs') is not None, "a group delete took another run's link"
+    assert 'error' not in out and 'msg' not in out, out
+    assert read_link(host, 'g1') is None and read_link(host, 'g2') is None

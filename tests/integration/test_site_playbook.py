@@ -275,3 +275,44 @@ def test_shims_never_take_the_router_or_another_hosts_address(ansible, lan_with_
     assert run.status == 'successful', run.stdout
     assert shim_address(lab.ns('h1')) == ['172.28.0.252/32'] and shim_address(lab.ns('h2')) == ['172.28.0.251/32']
     assert 'All 12 pairs behaved as expected' in run.stdout
+
+
+def files_under(root):
+    return {str(path.relative_to(root)): path.read_text() for path in sorted(root.rglob('*')) if path.is_file()}
+
+
+def changed_tasks(run):
+    """(host, task) of every task result that reported a change."""
+    return sorted({(result['_host'], result['_task']) for result in run.results if result.changed})
+
+
+def test_a_check_job_with_show_changes_changes_nothing_and_predicts_the_run(ansible, fleet_lab, tmp_path):
+    # An AWX Check job with Show Changes, with persistence on (auto, as on a real fleet; written under a root of
+    # the test's own): it runs green, unconverged and converged, and touches neither links nor files.
+    description = inventory(fleet_lab)
+    description['all']['vars']['underlay_persistence'] = 'auto'
+    persist_root = tmp_path / 'root'
+    persist_root.mkdir()
+    root = {'persist_root': str(persist_root)}
+    hosts = sorted(fleet_lab.hosts.values())
+
+    def everything():
+        return {namespace: netlink_dump(namespace) for namespace in hosts}, files_under(persist_root)
+
+    before = everything()
+    check = ansible.playbook(SITE, copy.deepcopy(description), check=True, diff=True, extra_vars=root)
+    assert check.status == 'successful', check.stdout
+    assert everything() == before, 'a check run changed something'
+    predicted = changed_tasks(check)
+    assert predicted, 'a check run on an unconverged lab must report what it would change'
+
+    run = ansible.playbook(SITE, copy.deepcopy(description), extra_vars=root)
+    assert run.status == 'successful', run.stdout
+    # What the check run said would change is what the run changed, persistence included.
+    assert predicted == changed_tasks(run)
+    converged = everything()
+
+    again = ansible.playbook(SITE, copy.deepcopy(description), check=True, diff=True, extra_vars=root)
+    assert again.status == 'successful', again.stdout
+    assert everything() == converged
+    assert recap(again) == {namespace: 0 for namespace in hosts}, changed_tasks(again)

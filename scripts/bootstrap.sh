@@ -74,6 +74,22 @@ if [[ ! -x $IFUPDOWN/sbin/ifup ]]; then
     rm -rf "$scratch"
 fi
 
+# udev's udevadm (systemd-udevd by another name), for the same proof: the .link files that give the links their
+# marker (Alias=) are udev's, so the test runs a udevd beside systemd-networkd in the lab namespace. Unpacked
+# into .cache, never installed, since installing the package would start udev on this machine.
+UDEV=.cache/udev
+if [[ ! -x $UDEV/bin/udevadm ]]; then
+    echo "bootstrap: unpacking udev into $UDEV (not installed)"
+    if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null) ]]; then
+        apt-get update </dev/null
+    fi
+    scratch=$(mktemp -d) && chmod 755 "$scratch"  # apt downloads as _apt
+    (cd "$scratch" && apt-get download udev </dev/null >/dev/null)
+    mkdir -p "$UDEV"
+    dpkg-deb -x "$scratch"/udev_*.deb "$UDEV"
+    rm -rf "$scratch"
+fi
+
 if [[ ! -x $VENV/bin/python ]]; then
     echo "bootstrap: creating $VENV"
     python3 -m venv "$VENV"

@@ -14,6 +14,12 @@ systemd-networkd (``networkd_files``):
 * per shim ``30-underlay-IFNAME.netdev`` (``Kind=macvlan`` ``Mode=bridge``, or ``Kind=ipvlan`` ``Mode=L2|L3``
   ``Flags=``) and ``30-underlay-IFNAME.network`` (its /32, a ``[Route]`` per routed range, with
   ``Scope=global`` as the links module installs it: networkd would otherwise pick its own scope);
+* per VLAN interface and per shim ``98-underlay-IFNAME.link``: its owner marker as the link's alias
+  (``Alias=underlay.network/vlan_host`` or ``underlay.network/shim``, what the role's links carry), so that
+  a link rebuilt at boot is still known as the collection's (the planner's index evidence, ``overridden``).
+  systemd-networkd cannot set an alias; udev does, from the first ``.link`` file that matches a link when it
+  appears. ``98-`` sorts after an admin's own ``.link`` files (which then win, and the link comes back
+  without the marker) and before systemd's ``99-default.link``, whose settings ours repeat;
 * the trunk is never taken over: networkd configures a link with the first .network file that matches it
   only, so a .network of ours matching the trunk would drop the host's own configuration of it (its
   addresses, DHCP, routes). The ``VLAN=`` lines (and ``MACVLAN=``/``IPVLAN=`` of shims on an untagged
@@ -22,8 +28,9 @@ systemd-networkd (``networkd_files``):
 
 ifupdown (``ifupdown_files``): one file, ``/etc/network/interfaces.d/underlay`` (no dot in the name:
 ``source-directory`` skips such files), a stanza per VLAN interface (ifupdown creates ``TRUNK.VLAN_ID`` on
-the trunk by itself, the trunk's own stanza stays the host's) and per shim (``pre-up ip link add``, the
-address, ``up ip route add`` per routed range, ``post-down ip link delete``).
+the trunk by itself, the trunk's own stanza stays the host's; ``up ip link set dev IFNAME alias MARKER``) and
+per shim (``pre-up ip link add``, ``pre-up ip link set dev IFNAME alias MARKER``, the address, ``up ip route
+add`` per routed range, ``post-down ip link delete``): the links come back with their owner marker.
 
 Every file starts with ``HEADER``: the role removes only files that carry it.
 
@@ -48,6 +55,14 @@ NETWORKD_DIR = 'etc/systemd/network'
 NETWORKD_DROPIN = '50-underlay.conf'
 NETWORKD_VLAN_PREFIX = '20-underlay-'
 NETWORKD_SHIM_PREFIX = '30-underlay-'
+NETWORKD_LINK_PREFIX = '98-underlay-'
+# What systemd's own 99-default.link gives every link; a .link file of ours replaces it for our links.
+DEFAULT_LINK_SETTINGS = (('NamePolicy', 'keep kernel database onboard slot path'),
+                         ('AlternativeNamesPolicy', 'database onboard slot path'),
+                         ('MACAddressPolicy', 'persistent'))
+# The marker (alias) the links of each set carry: the owner of the role that applies them (roles/vlan_host and
+# roles/shim call underlay.network.links with owner vlan_host and owner shim; links_aggregate.owner_marker).
+MARKERS = {'vlans': 'underlay.network/vlan_host', 'shims': 'underlay.network/shim'}
 IPVLAN_MODES = {'l2': 'L2', 'l3': 'L3', 'l3s': 'L3S'}
 MACVLAN_MODES = ('bridge', 'private', 'vepa', 'passthru', 'source')
 
@@ -238,6 +253,10 @@ def networkd_files(plan, root='/', trunk_network=None, existing=()):
         network = [('Address', address) for address in link['addresses']] + on.get(link['name'], [])
         files.append(_file(root, NETWORKD_DIR, name + '.network',
                            [('Match', [('Name', link['name'])]), ('Network', network)]))
+    for link, marker in [(link, MARKERS['vlans']) for link in vlans] + [(link, MARKERS['shims']) for link in shims]:
+        files.append(_file(root, NETWORKD_DIR, NETWORKD_LINK_PREFIX + link['name'] + '.link',
+                           [('Match', [('OriginalName', link['name'])]),
+                            ('Link', [('Alias', marker)] + list(DEFAULT_LINK_SETTINGS))]))
     for link in shims:
         name = NETWORKD_SHIM_PREFIX + link['name']
         files.append(_file(root, NETWORKD_DIR, name + '.netdev',
@@ -250,6 +269,11 @@ def networkd_files(plan, root='/', trunk_network=None, existing=()):
 
 
 IFUPDOWN_FILE = 'etc/network/interfaces.d/underlay'
+
+
+def _ip_link_alias(link, marker):
+    """The ``ip link set ... alias`` that gives a link its owner marker, as the links module does."""
+    return shell_command(['ip', 'link', 'set', 'dev', link['name'], 'alias', marker])
 
 
 def _ip_link_add(link):
@@ -278,9 +302,11 @@ def ifupdown_files(plan, root='/', existing=()):
             lines.extend('    address %s' % address for address in link['addresses'])
         else:
             lines.append('iface %s inet manual' % link['name'])
+        # up: ifupdown makes the VLAN itself, after the pre-up lines
+        lines.append('    up %s' % _ip_link_alias(link, MARKERS['vlans']))
     for link in shims:
         lines += ['', 'auto %s' % link['name'], 'iface %s inet static' % link['name'],
-                  '    pre-up %s' % _ip_link_add(link)]
+                  '    pre-up %s' % _ip_link_add(link), '    pre-up %s' % _ip_link_alias(link, MARKERS['shims'])]
         lines.extend('    address %s' % address for address in link['addresses'])
         # proto static, scope global: what the links module installs (ip would pick scope link).
         lines.extend('    up ' + shell_command(['ip', 'route', 'add', route['dest'], 'dev', link['name'], 'proto',

@@ -5,8 +5,12 @@ ipvlan l2 shim); the persist role renders the files of the same plan into a stag
 lab hosts share this machine's file system). In a fresh lab host h2, whose trunk has the same name, the
 real daemon then builds the links from those files alone:
 
-* systemd-networkd as in ENVIRONMENT.md: a private mount namespace, read-only sysfs, the staging directory
-  bound onto /etc/systemd/network, a tmpfs on /run/systemd;
+* systemd-networkd as in ENVIRONMENT.md: a private mount namespace, the staging directory bound onto
+  /etc/systemd/network, a tmpfs on /run/systemd; with udev beside it, as on every systemd host (networkd
+  cannot give a link an alias: the .link files' ``Alias=`` is udev's, applied when the link appears). The
+  udevd is Debian's, unpacked into .cache/udev by scripts/bootstrap.sh (never installed), or $UNDERLAY_UDEVADM;
+  it runs with the namespace's own read-write sysfs, a private /dev and /run/udev, and one rule only (the
+  ``net_setup_link`` builtin for network links), so it touches nothing but the namespace's links;
 * ifupdown: ``ifup -a -i FILE --state-dir DIR --no-scripts`` in a private mount namespace with the
   namespace's own sysfs (ifup looks for the trunk in /sys/class/net). ifupdown is not installed on this
   machine (installing it would write /etc/network): the test takes ``ifup`` from $UNDERLAY_IFUP, else
@@ -14,8 +18,10 @@ real daemon then builds the links from those files alone:
   /sbin/ifup, and is skipped without one.
 
 The normalized netlink state of both namespaces, read with raw pyroute2, must be equal: kinds, VLAN ids and
-protocols, macvlan and ipvlan modes and flags, parents, up state, IPv4 addresses and routes (destination,
-gateway, source, scope, protocol, type). Needs the kernel box: 802.1Q VLANs and ipvlan.
+protocols, macvlan and ipvlan modes and flags, parents, up state, aliases (the owner marker each role gives
+its links: ``links_info`` on the rebuilt host must report ``managed_by``, or after a reboot the planner loses
+the host's index evidence and ``overridden`` never prunes), IPv4 addresses and routes (destination, gateway,
+source, scope, protocol, type). Needs the kernel box: 802.1Q VLANs and ipvlan.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ FLEET = {'trunk': 'eth0', 'segments': [
      'container_pool': '172.28.30.128/25', 'driver': 'ipvlan', 'mode': 'l2'},
 ]}
 TRUNK_NETWORK = '10-lab-trunk.network'  # the host's own configuration of its trunk: never ours
+# The owner marker each link carries: the role that applies it (owner vlan_host, owner shim).
+MARKERS = {'eth0.10': 'underlay.network/vlan_host', 'eth0.30': 'underlay.network/vlan_host',
+           'shim10': 'underlay.network/shim', 'shim30': 'underlay.network/shim'}
 H2_ADDRESS = '172.28.252.46/20'
 LINK_DATA = ('IFLA_VLAN_ID', 'IFLA_VLAN_PROTOCOL', 'IFLA_MACVLAN_MODE', 'IFLA_MACVLAN_FLAGS', 'IFLA_IPVLAN_MODE',
              'IFLA_IPVLAN_FLAGS')
@@ -65,6 +74,7 @@ def state(namespace):
                 'data': {key: data[key] for key in LINK_DATA if key in data},
                 'parent': names.get(message.get_attr('IFLA_LINK')),
                 'up': bool(message['flags'] & 1),
+                'alias': message.get_attr('IFLA_IFALIAS'),
                 'addresses': sorted('%s/%d' % (address.get_attr('IFA_ADDRESS'), address['prefixlen'])
                                     for address in ipr.get_addr(family=socket.AF_INET, index=message['index'])),
                 'routes': sorted((route.get_attr('RTA_DST'), route['dst_len'], route.get_attr('RTA_GATEWAY'),
@@ -74,13 +84,45 @@ def state(namespace):
     return links
 
 
-def networkd_in(namespace, config, log):
-    """systemd-networkd as a plain process in ``namespace``, reading ``config`` only (ENVIRONMENT.md's recipe)."""
+# udev's own rule for network links (80-net-setup-link.rules), the only rule the test's udevd has.
+NET_SETUP_LINK_RULE = """SUBSYSTEM!="net", GOTO="end"
+ACTION=="remove", GOTO="end"
+IMPORT{builtin}="net_setup_link"
+LABEL="end"
+"""
+# scripts/bootstrap.sh unpacks udev there (make test): installing it would start udev on this machine.
+UNPACKED_UDEVADM = Path(__file__).resolve().parents[2] / '.cache' / 'udev' / 'bin' / 'udevadm'
+
+
+def udevadm_binary():
+    for found in (os.environ.get('UNDERLAY_UDEVADM'), str(UNPACKED_UDEVADM), shutil.which('udevadm'),
+                  '/bin/udevadm'):
+        if found and os.access(found, os.X_OK):
+            return found
+    return None
+
+
+def networkd_in(namespace, config, udevadm, scratch, log):
+    """systemd-networkd as a plain process in ``namespace``, reading ``config`` only (ENVIRONMENT.md's recipe),
+    with a udevd of its own beside it, as on a host: the .link files (Alias=) are udev's."""
+    rules = scratch / 'rules.d'
+    rules.mkdir()
+    (rules / '80-net-setup-link.rules').write_text(NET_SETUP_LINK_RULE)
+    udevd = scratch / 'systemd-udevd'  # udevadm is udevd when called by that name
+    udevd.symlink_to(udevadm)
     script = ' && '.join([
-        'mount -t sysfs -o ro sysfs /sys',  # read-only: no udev to wait for; the namespace's own devices
+        'mount -t sysfs sysfs /sys',  # the namespace's own devices; read-write: networkd waits for udev
         'mount --bind %s /etc/systemd/network' % config,
-        'mkdir -p /run/systemd', 'mount -t tmpfs tmpfs /run/systemd',
+        'mount -t tmpfs tmpfs /dev', 'mknod -m 666 /dev/null c 1 3',  # no device node of the box is touched
+        'mkdir -p /run/systemd /run/udev', 'mount -t tmpfs tmpfs /run/systemd', 'mount -t tmpfs tmpfs /run/udev',
+        '{ ! [ -d /usr/lib/udev/rules.d ] || mount --bind %s /usr/lib/udev/rules.d; }' % rules,
+        '{ ! [ -d /etc/udev/rules.d ] || mount --bind %s /etc/udev/rules.d; }' % rules,
         'mkdir /run/systemd/netif', 'chown systemd-network:systemd-network /run/systemd/netif',
+        '{ timeout 100 %s & }' % udevd,
+        'for i in $(seq 100); do [ -S /run/udev/control ] && break; sleep 0.1; done',
+        # the links that were there before udevd: announced again, so that networkd sees them initialized
+        'for link in /sys/class/net/*; do echo add > $link/uevent; done',
+        '%s settle --timeout=20' % udevadm,
         'exec timeout 90 %s' % NETWORKD,
     ])
     return subprocess.Popen(['nsenter', '--net=/run/netns/' + namespace, 'unshare', '-m', 'sh', '-c', script],
@@ -129,6 +171,7 @@ def converge_and_render(ansible, lab, stage, backend, config):
     expected = state(h1)
     assert sorted(expected) == ['eth0.10', 'eth0.30', 'shim10', 'shim30'], expected
     assert expected['shim30']['kind'] == 'ipvlan' and expected['shim10']['kind'] == 'macvlan'
+    assert {name: link['alias'] for name, link in expected.items()} == MARKERS, expected
     return expected, sorted(rendered)
 
 
@@ -156,11 +199,19 @@ def built_by(daemon, namespace, expected, log_path):
 
 def assert_same(built, expected, took, log_path):
     differences = {name: {key: (built.get(name, {}).get(key), expected.get(name, {}).get(key))
-                          for key in ('kind', 'data', 'parent', 'up', 'addresses', 'routes')
+                          for key in ('kind', 'data', 'parent', 'up', 'alias', 'addresses', 'routes')
                           if built.get(name, {}).get(key) != expected.get(name, {}).get(key)}
                    for name in sorted(set(built) | set(expected)) if built.get(name) != expected.get(name)}
     assert not differences, 'after %.1fs, (daemon, roles) differ in %r\nthe daemon said:\n%s' % (
         took, differences, log_path.read_text())
+
+
+def assert_marked(ansible, namespace):
+    """What the planner and ``overridden`` go by: links_info on the rebuilt host reports each link's owner."""
+    info = ansible.module('underlay.network.links_info', hosts={namespace: {
+        'ansible_connection': 'underlay.network.netns'}})
+    assert not info.failed, info
+    assert {link['name']: link['managed_by'] for link in info['links'] if link['name'] in MARKERS} == MARKERS, info
 
 
 def trunk_addresses(namespace):
@@ -171,20 +222,27 @@ def trunk_addresses(namespace):
 
 
 def test_networkd_builds_from_the_rendered_files_exactly_what_the_roles_build(ansible, lab, tmp_path):
+    udevadm = udevadm_binary()
+    if udevadm is None:
+        pytest.skip('no udevadm here (udev is not installed): give one with UNDERLAY_UDEVADM, see the module doc')
     stage = tmp_path / 'stage'
     config = stage / 'etc' / 'systemd' / 'network'
     expected, rendered = converge_and_render(ansible, lab, stage, 'systemd-networkd', config)
     assert rendered == ['10-lab-trunk.network.d/50-underlay.conf', '20-underlay-eth0.10.netdev',
                         '20-underlay-eth0.10.network', '20-underlay-eth0.30.netdev', '20-underlay-eth0.30.network',
                         '30-underlay-shim10.netdev', '30-underlay-shim10.network', '30-underlay-shim30.netdev',
-                        '30-underlay-shim30.network', '90-mine.network']
+                        '30-underlay-shim30.network', '90-mine.network', '98-underlay-eth0.10.link',
+                        '98-underlay-eth0.30.link', '98-underlay-shim10.link', '98-underlay-shim30.link']
     h2 = lab.add_host('h2')  # fresh: only its trunk eth0, no address
     # The trunk's own .network file, as the host would have it; the VLANs come from our drop-in of it.
     (config / TRUNK_NETWORK).write_text('[Match]\nName=eth0\n\n[Network]\nAddress=%s\n' % H2_ADDRESS)
     log_path = tmp_path / 'networkd.log'
-    built, took = built_by(lambda log: networkd_in(h2, config, log), h2, expected, log_path)
+    scratch = tmp_path / 'udev'
+    scratch.mkdir()
+    built, took = built_by(lambda log: networkd_in(h2, config, udevadm, scratch, log), h2, expected, log_path)
     assert_same(built, expected, took, log_path)
     assert trunk_addresses(h2) == [H2_ADDRESS]  # the host's own configuration of its trunk, and nothing of ours
+    assert_marked(ansible, h2)
 
 
 # scripts/bootstrap.sh unpacks ifupdown there (make test): installing it would write this machine's /etc/network.
@@ -220,3 +278,4 @@ def test_ifup_builds_from_the_rendered_file_exactly_what_the_roles_build(ansible
     built, took = built_by(ifup_in, h2, expected, log_path)
     assert_same(built, expected, took, log_path)
     assert trunk_addresses(h2) == [H2_ADDRESS]
+    assert_marked(ansible, h2)

@@ -2,8 +2,10 @@
 
 import copy
 import shlex
+from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.underlay.network.plugins.filter.persistence import FilterModule
@@ -51,6 +53,22 @@ EXPECTED = {
 }
 
 
+def link_file(name, marker):
+    """The .link file that gives a link the marker of the role that applies it (udev's Alias=), with the
+    settings of systemd's own 99-default.link, which ours replaces for that link."""
+    return text('', '[Match]', 'OriginalName=' + name, '', '[Link]', 'Alias=' + marker,
+                'NamePolicy=keep kernel database onboard slot path',
+                'AlternativeNamesPolicy=database onboard slot path', 'MACAddressPolicy=persistent')
+
+
+EXPECTED.update({
+    D + '98-underlay-eth0.10.link': link_file('eth0.10', 'underlay.network/vlan_host'),
+    D + '98-underlay-eth0.30.link': link_file('eth0.30', 'underlay.network/vlan_host'),
+    D + '98-underlay-shim10.link': link_file('shim10', 'underlay.network/shim'),
+    D + '98-underlay-shim30.link': link_file('shim30', 'underlay.network/shim'),
+})
+
+
 def test_a_multi_vlan_host_with_shims_gets_exactly_these_files_sorted_by_path():
     files = networkd_files(plan(APPS, EDGE), trunk_network='10-eth0.network')
     assert [entry['path'] for entry in files] == sorted(EXPECTED)
@@ -81,7 +99,7 @@ def test_an_ipvlan_shim_takes_the_mode_and_flag_of_the_port_it_joins():
 def test_an_untagged_segment_puts_its_shim_in_the_trunk_drop_in_and_routes_the_whole_subnet():
     files = {entry['path']: entry['content'] for entry in networkd_files(plan(LAN), trunk_network='10-eth0.network')}
     assert sorted(files) == [D + '10-eth0.network.d/50-underlay.conf', D + '30-underlay-shim-lan.netdev',
-                             D + '30-underlay-shim-lan.network']
+                             D + '30-underlay-shim-lan.network', D + '98-underlay-shim-lan.link']
     assert files[D + '10-eth0.network.d/50-underlay.conf'] == text('', '[Network]', 'MACVLAN=shim-lan')
     assert 'Destination=192.168.50.0/24' in files[D + '30-underlay-shim-lan.network']
 
@@ -91,7 +109,7 @@ def test_a_segment_without_shim_or_host_address_gets_a_bare_vlan():
              for entry in networkd_files(plan(dict(APPS, shim=False, host_address=False)),
                                          trunk_network='10-eth0.network')}
     assert sorted(files) == [D + '10-eth0.network.d/50-underlay.conf', D + '20-underlay-eth0.10.netdev',
-                             D + '20-underlay-eth0.10.network']
+                             D + '20-underlay-eth0.10.network', D + '98-underlay-eth0.10.link']
     assert files[D + '20-underlay-eth0.10.network'] == text('', '[Match]', 'Name=eth0.10', '', '[Network]')
 
 
@@ -134,14 +152,17 @@ IFUPDOWN = text(
     'auto eth0.10',
     'iface eth0.10 inet static',
     '    address 172.28.10.2/24',
+    '    up ip link set dev eth0.10 alias underlay.network/vlan_host',
     '',
     'auto eth0.30',
     'iface eth0.30 inet static',
     '    address 172.28.30.2/24',
+    '    up ip link set dev eth0.30 alias underlay.network/vlan_host',
     '',
     'auto shim10',
     'iface shim10 inet static',
     '    pre-up ip link add link eth0.10 name shim10 type macvlan mode bridge',
+    '    pre-up ip link set dev shim10 alias underlay.network/shim',
     '    address 172.28.10.127/32',
     '    up ip route add 172.28.10.128/28 dev shim10 proto static scope global',
     '    post-down ip link delete shim10',
@@ -149,6 +170,7 @@ IFUPDOWN = text(
     'auto shim30',
     'iface shim30 inet static',
     '    pre-up ip link add link eth0.30 name shim30 type ipvlan mode l2',
+    '    pre-up ip link set dev shim30 alias underlay.network/shim',
     '    address 172.28.30.127/32',
     '    up ip route add 172.28.30.128/28 dev shim30 proto static scope global',
     '    post-down ip link delete shim30',
@@ -166,7 +188,8 @@ def test_ifupdown_an_ipvlan_shim_takes_the_port_mode_a_bare_vlan_is_manual_and_u
     content = ifupdown_files(plan(EDGE), existing=existing)[0]['content']
     assert '    pre-up ip link add link eth0.30 name shim30 type ipvlan mode l3 private\n' in content
     content = ifupdown_files(plan(dict(APPS, shim=False, host_address=False)))[0]['content']
-    assert content.endswith('\nauto eth0.10\niface eth0.10 inet manual\n')
+    assert content.endswith('\nauto eth0.10\niface eth0.10 inet manual\n'
+                            '    up ip link set dev eth0.10 alias underlay.network/vlan_host\n')
     content = ifupdown_files(plan(LAN))[0]['content']
     assert 'iface eth0 ' not in content  # the trunk's stanza is the host's
     assert '    pre-up ip link add link eth0 name shim-lan type macvlan mode bridge\n' in content
@@ -283,3 +306,32 @@ def test_every_command_line_of_an_ifupdown_file_splits_back_into_the_argv_the_li
     assert ('post-down', ['ip', 'link', 'delete', 'shim10']) in argvs
     assert all(' '.join(shlex.quote(arg) for arg in argv) == command
                for (_keyword, argv), (_same, command) in zip(argvs, commands, strict=True))
+
+
+# -- issue 13 item 4: the links come back at boot with the marker of the role that applies them ----------------
+ROLES = Path(__file__).resolve().parents[2] / 'roles'
+
+
+@pytest.mark.parametrize('role, which', [('vlan_host', 'vlans'), ('shim', 'shims')])
+def test_the_persisted_marker_is_the_one_the_role_applies_its_links_with(role, which):
+    from ansible_collections.underlay.network.plugins.plugin_utils.persistence import MARKERS
+
+    tasks = yaml.safe_load((ROLES / role / 'tasks' / 'main.yml').read_text())
+    owners = {task['underlay.network.links']['owner'] for task in tasks if 'underlay.network.links' in task}
+    assert owners == {role}
+    assert MARKERS[which] == 'underlay.network/' + role
+
+
+def test_every_vlan_and_shim_gets_its_marker_in_the_file_that_makes_it():
+    content = ifupdown_files(plan(APPS, EDGE))[0]['content']
+    stanzas = {block.splitlines()[0]: block + '\n' for block in content.rstrip('\n').split('\n\n')[1:]}
+    for name, marker in (('eth0.10', 'vlan_host'), ('eth0.30', 'vlan_host'), ('shim10', 'shim'), ('shim30', 'shim')):
+        assert 'ip link set dev %s alias underlay.network/%s\n' % (name, marker) in stanzas['auto ' + name]
+    shim = stanzas['auto shim10'].splitlines()
+    # the marker right after the link is made, before anything else is configured on it
+    assert shim.index('    pre-up ip link set dev shim10 alias underlay.network/shim') == \
+        shim.index('    pre-up ip link add link eth0.10 name shim10 type macvlan mode bridge') + 1
+    files = {entry['path'] for entry in networkd_files(plan(APPS, EDGE), trunk_network='10-eth0.network')}
+    # sorted after the admin's own .link files (the first that matches a link wins), before systemd's 99-default
+    assert {path for path in files if path.endswith('.link')} == {
+        D + '98-underlay-%s.link' % name for name in ('eth0.10', 'eth0.30', 'shim10', 'shim30')}

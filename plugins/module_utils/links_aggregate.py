@@ -451,15 +451,16 @@ class Progress:
         steps += [('teardown', name) for name in plan.teardown]
         return steps
 
-    def fail(self, what, exc, partial=(), steps=1, undone=None):
+    def fail(self, what, exc, partial=(), steps=1, undone=None, cause=None):
         """Stop the call: ``what`` (``steps`` steps of the plan) failed after ``partial`` of its own actions
-        (``undone``: the steps of it that were undone again)."""
+        (``undone``: the steps of it that were undone again; ``cause``: what made the kernel refuse, when known)."""
         self.actions.extend(partial)
         pending = [name for _step, name in self.steps[self.done + steps:]]
         extra = {'undone': list(undone)} if undone is not None else {}
         raise AggregateError(
-            '%s failed: %s. The call stopped there: %s; not attempted: %s'
-            % (what, exc, 'applied before it: ' + ', '.join(self.actions) if self.actions else 'nothing was applied',
+            '%s failed: %s.%s The call stopped there: %s; not attempted: %s'
+            % (what, exc, ' %s.' % cause if cause else '',
+               'applied before it: ' + ', '.join(self.actions) if self.actions else 'nothing was applied',
                ', '.join(pending) or 'nothing'),
             applied=list(self.actions), failed_object=what, not_attempted=pending, **extra) from exc
 
@@ -486,7 +487,8 @@ def apply_host(sessions, plan):
             details = getattr(exc, 'details', {})
             undone = details.get('undone')
             progress.fail('link %s' % key, exc, ['%s: %s' % (key, action) for action in details.get('actions', ())],
-                          undone=None if undone is None else ['%s: %s' % (key, action) for action in undone])
+                          undone=None if undone is None else ['%s: %s' % (key, action) for action in undone],
+                          cause=_parent_gone(sessions, change))
         progress.done += 1
     for name in plan.teardown:
         try:
@@ -497,6 +499,22 @@ def apply_host(sessions, plan):
         plan.namespace_results[name] = outcome
         progress.done += 1
     return progress.actions
+
+
+def _parent_gone(sessions, change):
+    """Why a link's step failed, when the reason is that its parent went away meanwhile (deleted by something else
+    while the call ran: the kernel then refuses with a bare ENODEV and removes the links on it); else None."""
+    parent = change.desired.get('parent')
+    if change.state == 'absent' or not parent:
+        return None
+    task = sessions.task
+    task.invalidate()
+    index = task.lookup_index(parent)
+    if index is not None and change.parent_index in (None, index):
+        return None
+    return ('The real cause: its parent %s is gone%s (something else deleted it while this call ran). The kernel '
+            'removes the links on a deleted parent with it, so the links on %s this call made or converged before '
+            'are gone too' % (parent, '' if index is None else ' (a new %s replaced it)' % parent, parent))
 
 
 def _delete_batched(sessions, deletions, progress):
@@ -523,17 +541,32 @@ def _delete_batched(sessions, deletions, progress):
 def report(sessions, plan, actions, check_mode):
     """The module result: links and namespaces as they are now (in check mode: as they would be)."""
     sessions.invalidate()
-    links, before, after = [], {}, {}
+    links, before, after, vanished, read = [], {}, {}, [], []
     for change in plan.links:
         key = link_id(change.desired['netns'], change.desired['name'])
         if check_mode or not change.changed:
             state = change.predicted
         else:
             current = sessions.get(change.desired['netns']).read_link(change.desired['name'], sessions.task, KINDS)
+            read.append((key, change, current))
             state = {k: v for k, v in (current or {}).items() if k != 'index'}
         links.append(state)
         if change.changed:
             before[key], after[key] = change.before, state
+    # Still there once all is read? A link removed by something else while it was read (its addresses read after
+    # it went) must not be reported as it was read either.
+    sessions.invalidate()
+    for key, change, current in read:
+        msg = None if current is None else sessions.get(change.desired['netns']).link_msg(ifname=current['name'])
+        if msg is None or msg['index'] != current['index']:
+            vanished.append((key, change))
+    if vanished:  # never a success that reports links which are not there
+        causes = sorted({cause for cause in (_parent_gone(sessions, change) for _key, change in vanished) if cause})
+        raise AggregateError(
+            'every step of the call was applied, but %s %s gone right after: something else removed %s while the '
+            'call ran.%s' % (', '.join(key for key, _change in vanished), 'is' if len(vanished) == 1 else 'are',
+                             'it' if len(vanished) == 1 else 'them', ''.join(' ' + cause + '.' for cause in causes)),
+            applied=list(actions), failed_object='link %s' % vanished[0][0], not_attempted=[])
     for state, _depth in plan.deletions:
         key = link_id(state['netns'], state['name'])
         before[key], after[key] = {k: v for k, v in state.items() if k != 'index'}, {}

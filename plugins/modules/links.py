@@ -29,6 +29,9 @@ description:
   - Deletions are batched. All links to delete in one namespace at one stacking depth go in one
     group delete (the kernel removes them together), and V(deleted) removes a declared namespace with
     everything in it. Deleting links one by one would cost a kernel RCU grace period (about 20 ms) each.
+    Each batch uses a link group number picked at random that no link has, and checked again just before the
+    group delete to hold only its own links, so two calls at once on one host never delete each other's links.
+    A link to delete that something else removed meanwhile counts as done (RV(actions) says C(gone already)).
   - Everything is read and checked before anything is changed. That covers the whole input, parents,
     link kinds, changes the kernel cannot make in place, ipvlan port modes and links a pruning would take
     along. It also covers what the kernel is known to refuse, namely route gateways that are not on-link
@@ -39,7 +42,10 @@ description:
     removed again (or is gone already, if the kernel removed it with its parent). The steps already applied
     to an existing link are undone. A link being re-created is created again as it was, but the links
     stacked on it that went with its deletion do not come back. A batched deletion removes all of its
-    links or none. A namespace being created is removed again, and in an existing one the sysctls already
+    links or none. When a parent is deleted by something else while the call runs, the kernel removes the
+    links on it too, those this call made included; the message then names that parent as the cause. A
+    call whose links are gone right after it applied them fails too, rather than reporting links that are
+    not there. A namespace being created is removed again, and in an existing one the sysctls already
     written are written back (lo stays up). Only when undoing fails too does the failing link stay partly
     changed, and the message then says what it keeps.
   - The result lists the actions applied (RV(applied)), the object that failed (RV(failed_object)) and the
@@ -178,9 +184,9 @@ options:
             type: dict
           adopt:
             description:
-              - Take over this link when it exists without the call's marker (see O(owner)): made by hand, by
-                another tool, or by another owner. The call then converges it as declared and marks it with
-                the call's marker, so that V(overridden) prunes it once it is no longer declared.
+              - Take over this link when it exists without the call's marker (see O(owner)), because it was
+                made by hand, by another tool or by another owner. The call then converges it as declared and
+                marks it with the call's marker, so that V(overridden) prunes it once it is no longer declared.
               - Without it, V(replaced) and V(overridden) never remove addresses or routes from such a link.
                 When they would, the call fails before anything is changed, naming the link, what it carries
                 and what would go. Such a link that would lose nothing is converged and keeps its marker (or
@@ -207,7 +213,7 @@ options:
       - V(merged) creates and updates the declared namespaces and links. Addresses and routes are added to
         those already there, and nothing undeclared is touched.
       - V(replaced) also makes each declared link's addresses and routes exactly the declared ones. A declared
-        link that exists without the call's marker is not stripped: when it would lose an address or a route,
+        link that exists without the call's marker is not stripped. When it would lose an address or a route,
         the call fails before anything is changed, unless the link has O(config.links[].adopt).
       - V(overridden) does what V(replaced) does, then removes every link that carries the call's marker
         (see O(owner)) and is not declared. It looks in the task's namespace and in the namespaces

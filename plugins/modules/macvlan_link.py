@@ -154,6 +154,14 @@ conflicts:
   returned: failure
   type: list
   elements: str
+undone:
+  description:
+    - When the kernel refused a step of an in-place change of an existing link, the steps applied before it,
+      which were undone again, so the link is as it was.
+  returned: failure
+  type: list
+  elements: str
+  sample: [set mtu 1400, add address 172.28.250.9/24]
 '''
 
 from ansible.module_utils.basic import AnsibleModule

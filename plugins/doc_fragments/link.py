@@ -49,7 +49,10 @@ options:
     description:
       - IPv4 and IPv6 addresses in CIDR form, e.g. V(172.28.248.10/20) or V(2001:db8::10/64).
       - What happens to addresses already on the link that are not listed depends on O(addresses_mode).
-      - IPv6 link-local addresses belong to the kernel and are never touched.
+      - An IPv6 link-local address (in V(fe80::/10), e.g. V(fe80::10/64)) may be listed. It is added when the
+        kernel does not have it on the link and counts as present once it has. Link-local addresses that are
+        not listed, the one the kernel makes itself included, are never removed (not with
+        O(addresses_mode=replace) either), and none is reported among the link's addresses.
     type: list
     elements: str
   addresses_mode:
@@ -72,6 +75,8 @@ options:
       gateway:
         description:
           - Next hop. Without it the destination is on-link (as in the seed's host shim route).
+          - The unspecified address V(0.0.0.0) or V(::) means no gateway, the same as leaving it out. The kernel
+            stores an IPv4 route via V(0.0.0.0) without a gateway and refuses V(::) as an IPv6 one.
           - The kernel accepts a gateway only on-link through this link, and that is checked before anything is
             changed. It must lie in the prefix of an address the link has or gets in the same task, or of a
             link-scope route through it (the connected ones). An IPv6 link-local gateway always qualifies. A
@@ -81,6 +86,7 @@ options:
       metric:
         description:
           - Route metric. The kernel's default (0 for IPv4, 1024 for IPv6) when not set.
+          - For IPv6 the kernel stores a metric of V(0) as 1024, so V(0) and 1024 are the same route.
         type: int
   routes_mode:
     description:

@@ -10,6 +10,8 @@ States are the normalized dicts produced by ``netlink.Namespace.link_state``
 
 from __future__ import annotations
 
+import ipaddress
+
 from ansible_collections.underlay.network.plugins.module_utils.validation import route_key, sort_addresses
 
 # Fields every link kind has that can be changed in place, in the order they are applied.
@@ -72,9 +74,16 @@ def plan_link(current, desired, kind, addresses_mode=ADD, routes_mode=ADD):
 
     if desired.get('addresses') is not None:
         have, want = set(current['addresses']), set(desired['addresses'])
-        plan.addresses_add = sort_addresses(want - have)
+        # IPv6 link-local addresses are read apart (``link_local``: the kernel makes its own on every link). One
+        # declared is there when the kernel has it; one not declared is never removed, unless ``desired`` is a
+        # whole state read before (putting a link back), which names the ones the link had then.
+        link_local = set(current.get('link_local') or ())
+        plan.addresses_add = sort_addresses(want - have - link_local)
         if addresses_mode == REPLACE:
-            plan.addresses_delete = sort_addresses(have - want)
+            delete = have - want
+            if desired.get('link_local') is not None:
+                delete |= link_local - set(desired['link_local']) - want
+            plan.addresses_delete = sort_addresses(delete)
 
     if desired.get('routes') is not None:
         have = {route_key(r): r for r in current['routes']}
@@ -103,14 +112,14 @@ def predict_state(current, desired, plan, kind):
         for field in COMMON_IN_PLACE_FIELDS + tuple(kind.fields):
             if target.get(field) is not None:
                 state[field] = target[field]
-        state['addresses'] = sort_addresses(set(target.get('addresses') or ()))
+        state['addresses'] = reported_addresses(target.get('addresses') or ())
         state['routes'] = sorted(target.get('routes') or (), key=route_key)
         return state
     state = {k: v for k, v in current.items() if k != 'index'}
     for field, (_before, after) in plan.changes.items():
         state[field] = after
-    state['addresses'] = sort_addresses((set(current['addresses']) | set(plan.addresses_add))
-                                        - set(plan.addresses_delete))
+    state['addresses'] = reported_addresses((set(current['addresses']) | set(plan.addresses_add))
+                                            - set(plan.addresses_delete))
     deleted = {route_key(r) for r in plan.routes_delete}
     routes = {route_key(r): r for r in current['routes'] if route_key(r) not in deleted}
     routes.update({route_key(r): r for r in plan.routes_add})
@@ -144,8 +153,19 @@ def recreation_target(current, desired, addresses_mode=ADD, routes_mode=ADD, kin
     return target
 
 
+def is_link_local(cidr):
+    """Whether ``cidr`` is an IPv6 link-local address (fe80::/10)."""
+    iface = ipaddress.ip_interface(cidr)
+    return iface.version == 6 and iface.ip.is_link_local
+
+
+def reported_addresses(addresses):
+    """Addresses as the modules report a link's (as ``Namespace.addresses`` reads them): IPv6 link-local left out."""
+    return sort_addresses(cidr for cidr in set(addresses) if not is_link_local(cidr))
+
+
 def public_state(state):
-    """A link state as modules return it (without the kernel's ifindex)."""
+    """A link state as modules return it (without the kernel's ifindex and the link-local addresses read apart)."""
     if state is None:
         return {}
-    return {k: v for k, v in state.items() if k != 'index'}
+    return {k: v for k, v in state.items() if k not in ('index', 'link_local')}

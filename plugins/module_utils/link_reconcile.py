@@ -280,7 +280,8 @@ class LinkApplier:
             self._do(where, 'delete address %s' % cidr, 'delete_address', index, cidr)
         if addresses_delete and addresses_want is not None:
             # Deleting a primary IPv4 address takes its subnet's secondaries with it: add back what went.
-            addresses_add = sort_addresses(set(addresses_want) - set(where.addresses(index)))
+            addresses_add = sort_addresses(set(addresses_want) - set(where.addresses(index))
+                                           - set(where.link_local_addresses(index)))
         for cidr in addresses_add:
             self._do(where, 'add address %s' % cidr, 'add_address', index, cidr)
         if admin_state == 'up':
@@ -324,6 +325,7 @@ class LinkApplier:
         if msg is None or msg.get_attr('IFLA_IFNAME') != before['name']:
             raise NetlinkOperationError('%s is gone from %s' % (before['name'], describe_netns(before['netns'])))
         now = where.link_state(msg, self.sessions.task, KINDS)
+        now['link_local'] = where.link_local_addresses(before['index'])
         back = dict(before, **self.kind.restoring(now, before))
         self.update(now, back, plan_link(now, back, self.kind, REPLACE, REPLACE))
 
@@ -362,10 +364,13 @@ def read_current(sessions, desired, kind):
     if desired['netns'] is not None and desired['netns'] in sessions.created_later \
             and not namespace_exists(desired['netns']):
         return None
-    current = sessions.get(desired['netns']).read_link(desired['name'], sessions.task, KINDS)
+    session = sessions.get(desired['netns'])
+    current = session.read_link(desired['name'], sessions.task, KINDS)
     if current is not None and current['kind'] != kind.kind:
         raise LinkError("%s exists in %s and is a %s, not a %s; choose another name or remove that link first"
                         % (desired['name'], describe_netns(desired['netns']), current['kind'], kind.kind))
+    if current is not None:  # compared with declared ones, never reported (link_diff.public_state)
+        current['link_local'] = session.link_local_addresses(current['index'])
     return current
 
 

@@ -159,6 +159,7 @@ class Namespace:
         self._single = {}  # ('name' or 'index', value) -> link message or None, without a dump
         # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.
         self._addresses = None
+        self._link_local = None
         self._routes = None
         self._onlink = None
         self._task_nsid = False  # not asked yet
@@ -203,6 +204,7 @@ class Namespace:
         self._links = None
         self._single = {}
         self._addresses = None
+        self._link_local = None
         self._routes = None
         self._onlink = None
 
@@ -461,19 +463,29 @@ class Namespace:
 
     # -- addresses and routes -----------------------------------------------
     def addresses(self, index):
-        """Addresses on the link as sorted CIDR strings (IPv6 link-local left out: the kernel owns it)."""
+        """Addresses on the link as sorted CIDR strings (IPv6 link-local left out: the kernel makes its own on
+        every link; ``link_local_addresses`` has them)."""
+        self._read_addresses()
+        return list(self._addresses.get(index, ()))
+
+    def link_local_addresses(self, index):
+        """The IPv6 link-local addresses on the link, the kernel's own and any added (fe80::10/64), as sorted CIDR
+        strings: a declared one is there when the kernel has it."""
+        self._read_addresses()
+        return list(self._link_local.get(index, ()))
+
+    def _read_addresses(self):
         if self._addresses is None:
-            by_index = {}
+            by_index, link_local = {}, {}
             for msg in self.ipr.get_addr():
                 address = msg.get_attr('IFA_ADDRESS')
                 if msg['family'] == socket.AF_INET:
                     address = msg.get_attr('IFA_LOCAL') or address
                 iface = ipaddress.ip_interface('%s/%d' % (address, msg['prefixlen']))
-                if iface.version == 6 and iface.ip.is_link_local:
-                    continue
-                by_index.setdefault(msg['index'], set()).add(iface.with_prefixlen)
+                found = link_local if iface.version == 6 and iface.ip.is_link_local else by_index
+                found.setdefault(msg['index'], set()).add(iface.with_prefixlen)
+            self._link_local = {i: sort_addresses(found) for i, found in link_local.items()}
             self._addresses = {i: sort_addresses(found) for i, found in by_index.items()}
-        return list(self._addresses.get(index, ()))
 
     def add_address(self, index, cidr):
         iface = ipaddress.ip_interface(cidr)

@@ -131,17 +131,23 @@ def normalize_route(route, param='routes'):
         except ValueError:
             raise ValidationError("%s entry %s: gateway '%s' is not an IP address"
                                   % (param, route['dest'], route['gateway'])) from None
+    given = gateway
+    if gateway is not None and gateway.is_unspecified:
+        # 0.0.0.0 and :: mean no gateway (on-link): the kernel stores such an IPv4 route without one (and
+        # refuses :: as an IPv6 gateway), so the route is compared and asked for without one.
+        gateway = None
+    version = given.version if given is not None else None
     dest_text = str(route['dest']).strip()
     if dest_text == 'default':
-        dest_text = '::/0' if gateway is not None and gateway.version == 6 else '0.0.0.0/0'
+        dest_text = '::/0' if version == 6 else '0.0.0.0/0'
     try:
         dest = ipaddress.ip_network(dest_text, strict=True)
     except ValueError as exc:
         raise ValidationError("%s entry '%s' is not a network prefix (%s); give the network address, "
                               'e.g. 172.28.248.0/21' % (param, route['dest'], exc)) from None
-    if gateway is not None and gateway.version != dest.version:
+    if given is not None and given.version != dest.version:
         raise ValidationError('%s entry %s: gateway %s is not of the same IP version'
-                              % (param, route['dest'], gateway))
+                              % (param, route['dest'], given))
     metric = route.get('metric')
     if metric is None:
         metric = default_route_metric(dest.version)
@@ -151,6 +157,8 @@ def normalize_route(route, param='routes'):
         raise ValidationError('%s entry %s: metric must be an integer' % (param, route['dest'])) from None
     if not 0 <= metric <= 0xFFFFFFFF:
         raise ValidationError('%s entry %s: metric must be between 0 and 4294967295' % (param, route['dest']))
+    if metric == 0 and dest.version == 6:
+        metric = default_route_metric(6)  # the kernel gives an IPv6 route of metric 0 its default
     return {'dest': dest.with_prefixlen, 'gateway': str(gateway) if gateway else None, 'metric': metric}
 
 

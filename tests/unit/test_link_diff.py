@@ -64,6 +64,44 @@ def test_addresses_add_or_replace(mode, deleted):
     assert plan.addresses_delete == deleted
 
 
+LINK_LOCAL = 'fe80::10/64'
+KERNELS_OWN = 'fe80::2:ff:fe00:1/64'
+
+
+def test_a_declared_link_local_address_the_kernel_has_is_there():
+    """Issue 13 item 10: link-local addresses are read apart (the kernel makes its own); a declared one counts."""
+    desired = desired_link(params(addresses=['172.28.248.10/20', LINK_LOCAL]), MACVLAN)
+    link = current(link_local=[KERNELS_OWN, LINK_LOCAL])
+    for mode in ('add', 'replace'):
+        plan = plan_link(link, desired, MACVLAN, addresses_mode=mode)
+        assert not plan.changed, mode
+        assert plan.addresses_add == plan.addresses_delete == []
+
+
+def test_a_declared_link_local_address_is_added_and_reported_as_read_back():
+    desired = desired_link(params(addresses=['172.28.248.10/20', LINK_LOCAL]), MACVLAN)
+    link = current(link_local=[KERNELS_OWN])
+    plan = plan_link(link, desired, MACVLAN)
+    assert plan.addresses_add == [LINK_LOCAL]
+    # Link-local addresses are left out of what the modules report, as the kernel is read back.
+    assert predict_state(link, desired, plan, MACVLAN)['addresses'] == ['172.28.248.10/20']
+    assert predict_state(None, desired, plan_link(None, desired, MACVLAN), MACVLAN)['addresses'] == ['172.28.248.10/20']
+
+
+def test_replace_never_removes_an_undeclared_link_local_address():
+    desired = desired_link(params(addresses=['172.28.248.10/20']), MACVLAN)
+    plan = plan_link(current(link_local=[KERNELS_OWN, LINK_LOCAL]), desired, MACVLAN, addresses_mode='replace')
+    assert not plan.changed
+
+
+def test_putting_a_link_back_removes_the_link_local_address_added_since():
+    """A whole state read before (``restore``) names its link-local addresses: one added since goes again."""
+    before = current(link_local=[KERNELS_OWN])
+    now = current(link_local=[KERNELS_OWN, LINK_LOCAL])
+    plan = plan_link(now, before, MACVLAN, addresses_mode='replace')
+    assert plan.addresses_delete == [LINK_LOCAL] and plan.addresses_add == []
+
+
 def test_routes_replace_removes_undeclared_routes():
     other = {'dest': '10.0.0.0/8', 'gateway': None, 'metric': 0}
     desired = desired_link(params(routes=[{'dest': '172.28.248.0/21'}]), MACVLAN)

@@ -76,10 +76,26 @@ def test_route_defaults_follow_the_kernel():
     assert normalize_route('default')['dest'] == '0.0.0.0/0'
 
 
+@pytest.mark.parametrize('route, expected', [
+    # The kernel stores a route via the unspecified address as one without a gateway (IPv6 refuses '::' as a
+    # gateway, EINVAL): both mean on-link, so a second run finds the route it added (issue 13 item 10).
+    ({'dest': '10.88.0.0/16', 'gateway': '0.0.0.0'}, {'dest': '10.88.0.0/16', 'gateway': None, 'metric': 0}),
+    ({'dest': '2001:db8:88::/48', 'gateway': '::'}, {'dest': '2001:db8:88::/48', 'gateway': None, 'metric': 1024}),
+    ({'dest': '2001:db8:88::/48', 'gateway': '0:0::0'}, {'dest': '2001:db8:88::/48', 'gateway': None, 'metric': 1024}),
+    # And an IPv6 route of metric 0 with the kernel's 1024 (IPv4 keeps 0).
+    ({'dest': '2001:db8:89::/48', 'metric': 0}, {'dest': '2001:db8:89::/48', 'gateway': None, 'metric': 1024}),
+    ({'dest': '10.89.0.0/16', 'metric': 0}, {'dest': '10.89.0.0/16', 'gateway': None, 'metric': 0}),
+    ({'dest': 'default', 'gateway': 'FE80::0001'}, {'dest': '::/0', 'gateway': 'fe80::1', 'metric': 1024}),
+])
+def test_routes_normalized_as_the_kernel_stores_them(route, expected):
+    assert normalize_route(route) == expected
+
+
 @pytest.mark.parametrize('route, fragment', [
     ({'dest': '172.28.248.1/21'}, 'not a network prefix'),
     ({'dest': '10.0.0.0/8', 'gateway': 'x'}, 'not an IP address'),
     ({'dest': '10.0.0.0/8', 'gateway': '2001:db8::1'}, 'same IP version'),
+    ({'dest': '10.0.0.0/8', 'gateway': '::'}, 'gateway :: is not of the same IP version'),
     ({'gateway': '10.0.0.1'}, "needs a 'dest'"),
     ({'dest': '10.0.0.0/8', 'via': '10.0.0.1'}, 'unknown keys via'),
 ])

@@ -31,6 +31,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -206,12 +207,21 @@ def assert_same(built, expected, took, log_path):
         took, differences, log_path.read_text())
 
 
-def assert_marked(ansible, namespace):
-    """What the planner and ``overridden`` go by: links_info on the rebuilt host reports each link's owner."""
-    info = ansible.module('underlay.network.links_info', hosts={namespace: {
+def assert_marked(ansible, collections_path, namespace):
+    """What the planner and ``overridden`` go by: links_info on the rebuilt host (as site.yml reads it) reports
+    each link's owner, and the fleet plan therefore keeps the host at the index its addresses say (0, h1's)
+    when a new host that sorts before it joins."""
+    info = ansible.module('underlay.network.links_info', devices=True, hosts={namespace: {
         'ansible_connection': 'underlay.network.netns'}})
     assert not info.failed, info
     assert {link['name']: link['managed_by'] for link in info['links'] if link['name'] in MARKERS} == MARKERS, info
+    if str(collections_path) not in sys.path:
+        sys.path.insert(0, str(collections_path))
+    from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import fleet_plan
+    from ansible_collections.underlay.network.plugins.plugin_utils.planner_input import planner_input
+
+    plans = fleet_plan(FLEET, {'a-new-host': {}, namespace: planner_input(dict(info), {})})
+    assert (plans[namespace]['index'], plans['a-new-host']['index']) == (0, 1), plans
 
 
 def trunk_addresses(namespace):
@@ -221,7 +231,8 @@ def trunk_addresses(namespace):
                       for a in ipr.get_addr(family=socket.AF_INET, index=trunk))
 
 
-def test_networkd_builds_from_the_rendered_files_exactly_what_the_roles_build(ansible, lab, tmp_path):
+def test_networkd_builds_from_the_rendered_files_exactly_what_the_roles_build(ansible, collections_path, lab,
+                                                                             tmp_path):
     udevadm = udevadm_binary()
     if udevadm is None:
         pytest.skip('no udevadm here (udev is not installed): give one with UNDERLAY_UDEVADM, see the module doc')
@@ -242,7 +253,7 @@ def test_networkd_builds_from_the_rendered_files_exactly_what_the_roles_build(an
     built, took = built_by(lambda log: networkd_in(h2, config, udevadm, scratch, log), h2, expected, log_path)
     assert_same(built, expected, took, log_path)
     assert trunk_addresses(h2) == [H2_ADDRESS]  # the host's own configuration of its trunk, and nothing of ours
-    assert_marked(ansible, h2)
+    assert_marked(ansible, collections_path, h2)
 
 
 # scripts/bootstrap.sh unpacks ifupdown there (make test): installing it would write this machine's /etc/network.
@@ -256,7 +267,7 @@ def ifup_binary():
     return None
 
 
-def test_ifup_builds_from_the_rendered_file_exactly_what_the_roles_build(ansible, lab, tmp_path):
+def test_ifup_builds_from_the_rendered_file_exactly_what_the_roles_build(ansible, collections_path, lab, tmp_path):
     ifup = ifup_binary()
     if ifup is None:
         pytest.skip('no ifup here (ifupdown is not installed): give one with UNDERLAY_IFUP, see the module doc')
@@ -278,4 +289,4 @@ def test_ifup_builds_from_the_rendered_file_exactly_what_the_roles_build(ansible
     built, took = built_by(ifup_in, h2, expected, log_path)
     assert_same(built, expected, took, log_path)
     assert trunk_addresses(h2) == [H2_ADDRESS]
-    assert_marked(ansible, h2)
+    assert_marked(ansible, collections_path, h2)

@@ -334,14 +334,14 @@ def _refuse_stripping(change, state, marker):
     carries = ', '.join(['address %s' % cidr for cidr in current['addresses']]
                         + ['route %s' % describe_route(route) for route in current['routes']])
     raise LinkError(
-        'it exists and was not created by this call (%s), and state %s would remove from it what it carries: %s. '
-        'It carries %s. Declare those in its addresses and routes, use state merged (which removes nothing), or '
-        'set adopt: true on this link to take it over (it then gets the marker %s); nothing was changed' % (
+        'it exists and was not created by this call (%s). It carries %s, and state %s would remove %s. Declare '
+        'what it must keep in its addresses and routes, use state merged (which removes nothing), or set adopt: '
+        'true on this link to take it over (it then gets the marker %s); nothing was changed' % (
             'it has no marker' if current['managed_by'] is None
-            else "it carries another owner's marker %s" % current['managed_by'],
-            state, ', '.join(['address %s' % cidr for cidr in addresses]
-                             + ['route %s' % describe_route(route) for route in routes]),
-            carries, marker),
+            else "it has another owner's marker, %s" % current['managed_by'],
+            carries, state, ', '.join(['address %s' % cidr for cidr in addresses]
+                                      + ['route %s' % describe_route(route) for route in routes]),
+            marker),
         would_remove={'addresses': list(addresses), 'routes': list(routes)})
 
 

@@ -163,3 +163,31 @@ def test_a_vlan_carrying_a_link_in_a_namespace_without_a_name_is_never_pruned(pl
     assert refused.failed, refused
     assert refused['stacked'] == ['ctr0 in the network namespace of process %d (sleep) (on eth0.10)' % pid], refused
     assert read_link(host, 'eth0.10') is not None
+
+
+def test_an_admins_vlan_with_the_management_address_is_never_stripped_unless_adopted(play, host):
+    """Issue 13 item 2 as reported: eth0.100 exists without the marker, carrying the host's management address and
+    default route. vlan_host's replaced (and overridden) declaring VLAN 100 is refused and changes nothing; with
+    adopt: true the VLAN is converged as declared and marked."""
+    from harness import netlink_dump
+    with IPRoute(netns=host, flags=0) as ipr:
+        ipr.link('add', ifname='eth0.100', kind='vlan', link=ipr.link_lookup(ifname='eth0')[0], vlan_id=100)
+        vlan = ipr.link_lookup(ifname='eth0.100')[0]
+        ipr.link('set', index=vlan, state='up')
+        ipr.addr('add', index=vlan, address='172.28.250.5', prefixlen=24)
+        ipr.route('add', dst='default', gateway='172.28.250.1', oif=vlan, table=254)
+    declared = {'kind': 'vlan', 'parent': 'eth0', 'vlan_id': 100, 'addresses': ['172.28.244.1/24']}
+    before, mgmt = netlink_dump(host), read_link(host, 'eth0.100')
+    replaced, overridden = play(links('replaced', owner='vlan_host', config={'links': [declared]}),
+                                links('overridden', owner='vlan_host', config={'links': [declared]}))
+    for refused in (replaced, overridden):
+        assert refused.failed, refused
+        for what in ('eth0.100', 'no marker', '172.28.250.5/24', '0.0.0.0/0 via 172.28.250.1', 'adopt: true'):
+            assert what in refused['msg'], (what, refused['msg'])
+    assert netlink_dump(host) == before and read_link(host, 'eth0.100') == mgmt, 'a refused call changed something'
+
+    adopted, = play(links('replaced', owner='vlan_host', config={'links': [dict(declared, adopt=True)]}))
+    assert not adopted.failed and adopted.changed, adopted
+    after = read_link(host, 'eth0.100')
+    assert after['alias'] == 'underlay.network/vlan_host' and after['addresses'] == ['172.28.244.1/24'], after
+    assert after['routes'] == []

@@ -36,7 +36,10 @@ else:
 FLEET_KEYS = ('segments', 'trunk')
 SEGMENT_KEYS = ('container_pool', 'docker', 'docker_network', 'driver', 'gateway', 'host_address',
                 'host_range_size', 'mode', 'name', 'shim', 'subnet', 'vlan_id')
-HOST_KEYS = ('connected', 'force', 'index', 'observed', 'protected', 'segments', 'trunk', 'unreadable')
+HOST_KEYS = ('adopt', 'connected', 'force', 'index', 'interfaces', 'observed', 'protected', 'segments', 'trunk',
+             'unreadable')
+# What the planner is told of each interface a host has (planner_input makes it from links_info).
+INTERFACE_KEYS = ('addresses', 'default_route', 'managed_by', 'routes')
 # What a user sets in the inventory for each key of a host entry: messages name those.
 HOST_VARIABLES = {'index': 'underlay_host_index', 'trunk': 'underlay_trunk',
                   'segments': 'underlay_host_segments', 'observed': 'observed', 'protected': 'protected',
@@ -522,8 +525,12 @@ class HostRequest:
     """One host as the caller describes it, validated against the fleet."""
 
     def __init__(self, name, index, trunk, segments, observed, protected=(), force=False, connected=(),
-                 unreadable=None):
+                 unreadable=None, interfaces=None, adopt=()):
         self.name = name
+        # The interfaces the host has now (name -> managed_by, addresses, default_route), and the segments whose
+        # planned interfaces the plan may take over although it did not make them (underlay_adopt_segments).
+        self.interfaces = interfaces or {}
+        self.adopt = adopt
         # Why the host's links could not be read (a host outside a limited run that is down), else None:
         # where it is deployed is then unknown.
         self.unreadable = unreadable
@@ -668,6 +675,68 @@ def _check_host_interfaces(request):
             names[ifname] = '%s of segment %s' % (what, segment.name)
 
 
+def _host_interfaces(name, entry):
+    """The host's interfaces as planner_input reports them: name -> {managed_by, addresses, default_route}."""
+    where = "host '%s': interfaces" % name
+    interfaces = _as_dict(entry.get('interfaces') or {}, where, 'interface name -> {%s}' % ', '.join(INTERFACE_KEYS))
+    for ifname, carried in interfaces.items():
+        _as_dict(carried, '%s, %s' % (where, ifname), ', '.join(INTERFACE_KEYS))
+        _check_keys(carried, INTERFACE_KEYS, '%s, %s' % (where, ifname))
+        for key in INTERFACE_KEYS:
+            if key not in carried:
+                raise FleetPlanError("%s, %s has no key '%s'; describe each interface with %s, as planner_input "
+                                     'does' % (where, ifname, key, ', '.join(INTERFACE_KEYS)))
+    return interfaces
+
+
+def _host_adopt(name, entry, fleet):
+    """The segments whose planned interfaces the host lets the plan take over (underlay_adopt_segments)."""
+    where = "host '%s': underlay_adopt_segments" % name
+    adopt = _as_list(entry.get('adopt') or [], where, 'segment names')
+    known = list(fleet.by_name)
+    for segment in adopt:
+        if not isinstance(segment, str) or segment not in fleet.by_name:
+            raise FleetPlanError("%s lists '%s', which is not a segment of underlay_fleet%s; the segments are %s"
+                                 % (where, segment, _suggest(segment, known), ', '.join(known)))
+    return adopt
+
+
+def _what_it_carries(carried):
+    things = list(carried['addresses'] or ()) + ['the route to %s' % route for route in carried['routes'] or ()]
+    if carried['default_route']:
+        things.append('the default route via %s' % carried['default_route'])
+    return ' and '.join([', '.join(things[:-1]), things[-1]] if len(things) > 1 else things) or 'nothing'
+
+
+def _check_planned_interfaces_free(request):
+    """Refuse a planned interface that the host has already and that the plan would take over: one this
+    collection did not make, or one that carries the host's default route. Adopting the segment allows it."""
+    for segment in request.segments:
+        if segment.name in request.adopt:
+            continue
+        wanted = []
+        if segment.tagged:
+            wanted.append((segment.interface(request.trunk), 'VLAN interface'))
+        if segment.shim:
+            wanted.append((segment.shim_name, 'shim'))
+        for ifname, what in wanted:
+            carried = request.interfaces.get(ifname)
+            if carried is None:
+                continue
+            if not carried['managed_by']:
+                problem = 'exists already and this collection did not make it (it carries %s)' % (
+                    _what_it_carries(carried))
+            elif carried['default_route']:
+                problem = "carries the host's default route via %s" % carried['default_route']
+            else:
+                continue
+            raise FleetPlanError(
+                "host '%s', segment '%s': the %s %s %s; the plan would take it over and strip what it carries: give "
+                'the segment another vlan_id, leave the host off it (underlay_host_segments), or let the plan take '
+                'it over with underlay_adopt_segments: [%s] for this host'
+                % (request.name, segment.name, what, ifname, problem, segment.name))
+
+
 def parse_hosts(hosts, fleet):
     """Validate the ``hosts`` argument against ``fleet``: HostRequests sorted by host name."""
     requests = []
@@ -680,8 +749,10 @@ def parse_hosts(hosts, fleet):
                               if entry.get('force') is not None else False,
                               _host_observed(name, entry, 'connected'),
                               _as_str(entry['unreadable'], "host '%s': unreadable" % name, "'unreachable'")
-                              if entry.get('unreadable') is not None else None)
+                              if entry.get('unreadable') is not None else None,
+                              _host_interfaces(name, entry), _host_adopt(name, entry, fleet))
         _check_host_interfaces(request)
+        _check_planned_interfaces_free(request)
         requests.append(request)
     return requests
 
@@ -906,6 +977,8 @@ def segment_plan(segment, request, index):
         'host_address': segment.host_cidr(index),
         'shim': shim,
         'docker_network': docker_network,
+        # The host lets the plan take over this segment's interfaces, though this collection did not make them.
+        'adopt': segment.name in request.adopt,
     }
 
 
@@ -962,9 +1035,16 @@ def _plan_segments(plan, filter_name):
     return _as_list(plan['segments'], '%s: the plan\'s segments' % filter_name, 'segment plans')
 
 
+def _adopted(link, segment):
+    """``link`` with adopt: true where the host lets the plan take the segment's interfaces over."""
+    if segment.get('adopt'):
+        link['adopt'] = True
+    return link
+
+
 def _vlan_link(trunk, segment):
-    return {'kind': 'vlan', 'name': segment['interface'], 'parent': trunk, 'vlan_id': segment['vlan_id'],
-            'addresses': [segment['host_address']] if segment['host_address'] else []}
+    return _adopted({'kind': 'vlan', 'name': segment['interface'], 'parent': trunk, 'vlan_id': segment['vlan_id'],
+                     'addresses': [segment['host_address']] if segment['host_address'] else []}, segment)
 
 
 def _ipvlan_ports(existing):
@@ -987,7 +1067,7 @@ def _shim_link(segment, ports):
         link['mode'], flag = ports.get(segment['interface'], (segment['mode'], None))
         if flag:
             link['flag'] = flag
-    return link
+    return _adopted(link, segment)
 
 
 def _workload_links(plan, segments, prefix, count):

@@ -12,7 +12,8 @@ from __future__ import annotations
 from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import FleetPlanError
 
 # The inventory variables a host entry takes, by the planner's key.
-HOST_VARIABLES = (('index', 'underlay_host_index'), ('trunk', 'underlay_trunk'), ('force', 'underlay_force'))
+HOST_VARIABLES = (('index', 'underlay_host_index'), ('trunk', 'underlay_trunk'), ('force', 'underlay_force'),
+                  ('adopt', 'underlay_adopt_segments'))
 
 
 def _unreadable(deployed):
@@ -42,6 +43,23 @@ def _controller(host_vars):
     return [{'address': connection[0], 'why': 'the Ansible controller'}] if connection else []
 
 
+def _route(route):
+    return '%s via %s' % (route.get('dest'), route['gateway']) if route.get('gateway') else str(route.get('dest'))
+
+
+def _interfaces(links, default_routes):
+    """The host's own interfaces (not those in namespaces): name -> {managed_by, addresses, routes, default_route}, so
+    that the planner refuses to take over one it did not make or one the host's default route goes through."""
+    gateways = {}
+    for route in default_routes:
+        if isinstance(route, dict) and route.get('interface'):
+            gateways.setdefault(route['interface'], route.get('gateway') or 'on-link')
+    return {link['name']: {'managed_by': link.get('managed_by'), 'addresses': list(link.get('addresses') or ()),
+                           'routes': [_route(route) for route in link.get('routes') or ()],
+                           'default_route': gateways.get(link['name'])}
+            for link in links if link.get('name') and not link.get('netns')}
+
+
 def planner_input(deployed, host_vars):
     """The planner's entry for one host: ``deployed`` is its links_info result (devices: true), ``host_vars``
     its variables (hostvars[host]); a host whose links could not be read is marked ``unreadable``."""
@@ -58,4 +76,5 @@ def planner_input(deployed, host_vars):
     entry['observed'] = [address for link in links if link.get('managed_by') for address in link['addresses']]
     entry['connected'] = [address for link in links if not link.get('managed_by') for address in link['addresses']]
     entry['protected'] = list(deployed.get('default_routes') or ()) + _controller(host_vars)
+    entry['interfaces'] = _interfaces(links, deployed.get('default_routes') or ())
     return entry

@@ -316,3 +316,30 @@ def test_a_check_job_with_show_changes_changes_nothing_and_predicts_the_run(ansi
     assert again.status == 'successful', again.stdout
     assert everything() == converged
     assert recap(again) == {namespace: 0 for namespace in hosts}, changed_tasks(again)
+
+
+def test_an_interface_the_plan_names_but_the_host_has_of_its_own_is_never_taken_over(ansible, fleet_lab):
+    # The admin made shim-lan on h1 by hand (on this kernel the analogue of an eth0.100 the admin has): it carries
+    # an address and a route of theirs. The plan would name it; it must refuse before any host is touched.
+    h1, h2 = fleet_lab.ns('h1'), fleet_lab.ns('h2')
+    with IPRoute(netns=h1, flags=0) as ipr:
+        ipr.link('add', ifname='shim-lan', kind='macvlan', link=ipr.link_lookup(ifname='eth0')[0],
+                 macvlan_mode='bridge')
+        index = ipr.link_lookup(ifname='shim-lan')[0]
+        ipr.link('set', index=index, state='up')
+        ipr.addr('add', index=index, address='10.77.0.5', prefixlen=24)
+        ipr.route('add', dst='10.78.0.0/16', gateway='10.77.0.1', oif=index)
+    before = {namespace: host_state(namespace) for namespace in (h1, h2)}
+    run = ansible.playbook(SITE, inventory(fleet_lab))
+    assert run.status == 'failed', run.stdout
+    assert ("host '%s', segment 'lan': the shim shim-lan exists already and this collection did not make it (it "
+            'carries 10.77.0.5/24 and the route to 10.78.0.0/16 via 10.77.0.1); the plan would take it over and '
+            'strip what it carries' % h1) in run.stdout
+    assert 'underlay_adopt_segments: [lan] for this host' in run.stdout
+    assert {namespace: host_state(namespace) for namespace in (h1, h2)} == before
+
+    # Adopting is the host's explicit choice: the plan then takes shim-lan over and marks it.
+    adopted = ansible.playbook(SITE, inventory(fleet_lab, h1={'underlay_adopt_segments': ['lan']}))
+    assert adopted.status == 'successful', adopted.stdout
+    shim = read_link(h1, 'shim-lan')
+    assert shim['addresses'] == ['172.28.40.127/32'] and shim['alias'] == 'underlay.network/shim'

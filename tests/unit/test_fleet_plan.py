@@ -68,6 +68,7 @@ def test_the_plan_of_index_0_in_full():
             # The highest infrastructure address: .128-.255 is the pool and .255 the broadcast.
             'shim': {'name': 'shim10', 'address': '172.28.10.127/32', 'routes': ['172.28.10.128/28']},
             'docker_network': {'name': 'apps', 'aux_addresses': {'shim': '172.28.10.127'}},
+            'adopt': False,
         }],
     }}
 
@@ -106,6 +107,7 @@ def test_untagged_segment_sits_on_the_trunk_without_host_address():
         # No other address of the host is on the LAN: the shim is its way onto it, for the whole subnet.
         'shim': {'name': 'shim-lan', 'address': '192.168.50.252/32', 'routes': ['192.168.50.0/24']},
         'docker_network': {'name': 'lan-net', 'aux_addresses': {'shim': '192.168.50.252'}},
+        'adopt': False,
     }
 
 
@@ -406,7 +408,7 @@ def test_invalid_fleets_fail_with_the_place_the_value_and_the_fix(description, e
 INVALID_HOSTS = [
     ({'h1': {'indx': 1}},
      "host 'h1' (in the hosts argument of fleet_plan): unknown key 'indx' (did you mean 'index'?); the known keys "
-     'are connected, force, index, observed, protected, segments, trunk'),
+     'are adopt, connected, force, index, interfaces, observed, protected, segments, trunk, unreadable'),
     ({'h1': {'segments': ['aps']}},
      "host 'h1': underlay_host_segments lists 'aps', which is not a segment of underlay_fleet (did you mean "
      "'apps'?); the segments are apps, lan"),
@@ -778,16 +780,104 @@ def test_a_host_that_could_not_be_read_keeps_new_hosts_from_taking_an_index():
 
 def test_planner_input_describes_a_host_from_its_links_and_its_variables():
     from ansible_collections.underlay.network.plugins.plugin_utils.planner_input import planner_input
-    deployed = {'links': [{'managed_by': 'underlay.network/shim', 'addresses': ['172.28.10.127/32']},
-                          {'managed_by': None, 'addresses': ['172.28.0.11/24', 'fe80::1/64']}],
+    deployed = {'links': [{'name': 'shim-apps', 'managed_by': 'underlay.network/shim',
+                           'addresses': ['172.28.10.127/32']},
+                          {'name': 'eth0', 'managed_by': None, 'addresses': ['172.28.0.11/24', 'fe80::1/64']}],
                 'default_routes': [{'family': 4, 'gateway': '172.28.0.1', 'interface': 'eth0'}]}
     host_vars = {'underlay_host_index': 3, 'ansible_env': {'SSH_CONNECTION': '10.9.0.4 5022 10.9.0.7 22'},
                  'underlay_fleet': fleet(APPS, DB), 'underlay_deploy_segments': ['db']}
     assert planner_input(deployed, host_vars) == {
-        'index': 3, 'trunk': None, 'force': None, 'segments': ['db'],
+        'index': 3, 'trunk': None, 'force': None, 'adopt': None, 'segments': ['db'],
         'observed': ['172.28.10.127/32'], 'connected': ['172.28.0.11/24', 'fe80::1/64'],
         'protected': [{'family': 4, 'gateway': '172.28.0.1', 'interface': 'eth0'},
-                      {'address': '10.9.0.4', 'why': 'the Ansible controller'}]}
+                      {'address': '10.9.0.4', 'why': 'the Ansible controller'}],
+        'interfaces': {'shim-apps': {'managed_by': 'underlay.network/shim', 'addresses': ['172.28.10.127/32'],
+                                     'default_route': None, 'routes': []},
+                       'eth0': {'managed_by': None, 'addresses': ['172.28.0.11/24', 'fe80::1/64'],
+                                'default_route': '172.28.0.1', 'routes': []}}}
     unreachable = planner_input({'unreachable': True, 'msg': 'no such namespace'}, {})
     assert unreachable['unreadable'] == 'unreachable: no such namespace' and 'observed' not in unreachable
     assert planner_input({'failed': True, 'msg': 'boom'}, {})['unreadable'] == 'links_info failed: boom'
+
+
+# --- interfaces the host has already -------------------------------------------------------------------
+
+
+def interface(managed_by=None, addresses=(), default_route=None, routes=()):
+    """An interface as planner_input describes it to the planner."""
+    return {'managed_by': managed_by, 'addresses': list(addresses), 'default_route': default_route,
+            'routes': list(routes)}
+
+
+ADMINS_VLAN = {'eth0.10': {'managed_by': None, 'addresses': ['10.0.0.5/24'], 'default_route': '10.0.0.1', 'routes': []}}
+
+
+def test_a_planned_vlan_interface_the_host_has_unmarked_is_refused():
+    # The admin's eth0.10 carries the management address and default route: taking it over would cut the host off.
+    message = plan_error(fleet(), {'h1': {'interfaces': ADMINS_VLAN}})
+    assert message == (
+        "host 'h1', segment 'apps': the VLAN interface eth0.10 exists already and this collection did not make it "
+        "(it carries 10.0.0.5/24 and the default route via 10.0.0.1); the plan would take it over and strip what "
+        "it carries: give the segment another vlan_id, leave the host off it (underlay_host_segments), or let the "
+        "plan take it over with underlay_adopt_segments: [apps] for this host")
+
+
+def test_a_planned_interface_that_carries_the_default_route_is_refused_even_when_ours():
+    interfaces = {'shim10': interface('underlay.network/shim'),
+                  'eth0.10': interface('underlay.network', default_route='172.28.10.1')}
+    message = plan_error(fleet(), {'h1': {'interfaces': interfaces}})
+    assert ("the VLAN interface eth0.10 carries the host's default route via 172.28.10.1; the plan would take it "
+            'over and strip what it carries') in message
+
+
+def test_a_planned_shim_name_the_host_has_unmarked_is_refused():
+    interfaces = {'shim10': {'managed_by': None, 'addresses': [], 'default_route': None, 'routes': []}}
+    message = plan_error(fleet(), {'h1': {'interfaces': interfaces}})
+    assert "host 'h1', segment 'apps': the shim shim10 exists already and this collection did not make it (it " \
+        'carries nothing)' in message
+
+
+def test_adopting_a_segment_lets_the_plan_take_its_interfaces_over_and_marks_them_for_adoption():
+    plan = fleet_plan(fleet(APPS, DB), {'h1': {'interfaces': ADMINS_VLAN, 'adopt': ['apps']}, 'h2': {}})
+    assert [segment['adopt'] for segment in plan['h1']['segments']] == [True, False]
+    assert [segment['adopt'] for segment in plan['h2']['segments']] == [False, False]
+    vlans = host_links(plan['h1'], 'vlans')['links']
+    assert [(link['name'], link.get('adopt', False)) for link in vlans] == [('eth0.10', True), ('eth0.20', False)]
+    shims = host_links(plan['h1'], 'shims')['links']
+    assert [(link['name'], link.get('adopt', False)) for link in shims] == [('shim10', True), ('shim20', False)]
+
+
+def test_interfaces_the_plan_does_not_name_and_our_own_links_pass():
+    interfaces = {'eth0.99': interface(addresses=['10.9.9.9/24'], default_route='10.9.9.1'),
+                  'eth0.10': {'managed_by': 'underlay.network', 'addresses': ['172.28.10.2/24'],
+                              'default_route': None, 'routes': []}}
+    assert fleet_plan(fleet(), {'h1': {'interfaces': interfaces}})['h1']['index'] == 0
+
+
+@pytest.mark.parametrize('entry, message', [
+    ({'adopt': ['nope']}, "host 'h1': underlay_adopt_segments lists 'nope', which is not a segment of underlay_fleet"),
+    ({'adopt': 'apps'}, "host 'h1': underlay_adopt_segments must be a list"),
+    ({'interfaces': ['eth0.10']}, "host 'h1': interfaces must be a dictionary"),
+    ({'interfaces': {'eth0.10': {'addresses': []}}}, "host 'h1': interfaces, eth0.10 has no key 'default_route'"),
+])
+def test_bad_interfaces_or_adopt_entries_fail_by_name(entry, message):
+    assert message in plan_error(fleet(), {'h1': entry})
+
+
+def test_planner_input_lists_the_hosts_interfaces_and_what_they_carry():
+    from ansible_collections.underlay.network.plugins.plugin_utils.planner_input import planner_input
+    deployed = {'links': [
+        {'name': 'eth0', 'netns': None, 'managed_by': None, 'addresses': ['172.28.0.11/24']},
+        {'name': 'eth0.10', 'netns': None, 'managed_by': None, 'addresses': ['10.0.0.5/24'],
+         'routes': [{'dest': '10.8.0.0/16', 'gateway': '10.0.0.9', 'metric': None}]},
+        {'name': 'shim-apps', 'netns': None, 'managed_by': 'underlay.network/shim', 'addresses': ['172.28.10.127/32']},
+        {'name': 'eth0', 'netns': 'web1', 'managed_by': 'underlay.network', 'addresses': ['172.28.10.140/24']},
+    ], 'default_routes': [{'family': 'ipv4', 'gateway': '10.0.0.1', 'interface': 'eth0.10'}]}
+    entry = planner_input(deployed, {'underlay_adopt_segments': ['apps']})
+    assert entry['adopt'] == ['apps']
+    assert entry['interfaces'] == {
+        'eth0': {'managed_by': None, 'addresses': ['172.28.0.11/24'], 'default_route': None, 'routes': []},
+        'eth0.10': {'managed_by': None, 'addresses': ['10.0.0.5/24'], 'default_route': '10.0.0.1',
+                    'routes': ['10.8.0.0/16 via 10.0.0.9']},
+        'shim-apps': interface('underlay.network/shim', addresses=['172.28.10.127/32']),
+    }

@@ -230,7 +230,7 @@ class StallingProxy:
     def _accept(self):
         while True:
             try:
-                client, _ = self.server.accept()
+                client = self.server.accept()[0]
             except OSError:
                 return  # closed
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()

@@ -246,8 +246,8 @@ def test_two_job_slices_started_at_once_never_hand_out_one_index(ansible, fleet_
                              (h0, h3)))
     assert [run.status for run in runs] == ['successful', 'successful'], runs[0].stdout + runs[1].stdout
     taken = addresses_on_the_lan(fleet_lab)
-    shims = [shim for shim, _ in taken.values()]
-    workloads = [workload for _, workload in taken.values()]
+    shims = [shim for shim, _workload in taken.values()]
+    workloads = [workload for _shim, workload in taken.values()]
     assert None not in shims and None not in workloads
     assert len({tuple(shim) for shim in shims}) == 4 and len({tuple(address) for address in workloads}) == 4
     assert taken['h0'][0] == ['172.28.40.125/32'] and taken['h3'][0] == ['172.28.40.124/32']

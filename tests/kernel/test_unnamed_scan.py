@@ -30,7 +30,7 @@ def unnamed_processes():
 
     def start(count):
         own = os.stat('/proc/self/ns/net').st_ino
-        batch = [subprocess.Popen(['unshare', '--net', 'sleep', '900']) for _ in range(count)]
+        batch = [subprocess.Popen(['unshare', '--net', 'sleep', '900']) for _number in range(count)]
         started.extend(batch)
         deadline = time.monotonic() + 300
         for process in batch:

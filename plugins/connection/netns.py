@@ -17,7 +17,8 @@ description:
     controller's, so files are copied locally and modules see the namespace's links, addresses, routes and
     C(/proc/sys/net).
   - The namespace must exist (for example created with M(underlay.network.netns)); otherwise the host is
-    unreachable with a message saying so.
+    unreachable with a message saying so. So is a host whose C(/run/netns/NAME) is a plain file with no
+    namespace mounted on it (left behind by a namespace that was not deleted cleanly).
 author:
   - underlay.network contributors (@underlay-network)
 requirements:
@@ -35,7 +36,7 @@ options:
     description:
       - Name of the network namespace to run in, as C(ip netns list) shows it. Overrides O(remote_addr), so that an
         inventory host can have another name than its namespace.
-      - At most 255 bytes, without V(/) or whitespace, and not V(.) or V(..).
+      - At most 255 ASCII characters, without V(/) or whitespace, and not V(.) or V(..).
     type: str
     vars:
       - name: ansible_netns_name
@@ -111,6 +112,7 @@ from ansible_collections.underlay.network.plugins.module_utils.netns import (
     NETNS_RUN_DIR,
     namespace_exists,
     namespace_path,
+    not_a_namespace,
 )
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     ValidationError,
@@ -154,6 +156,10 @@ class Connection(LocalConnection):
                 raise AnsibleConnectionFailure(
                     "netns connection: network namespace '%s' does not exist (no %s/%s); create it first, e.g. with "
                     'underlay.network.netns, or set ansible_netns_name' % (name, NETNS_RUN_DIR, name))
+            problem = not_a_namespace(name)
+            if problem:  # nsenter would only fail, and Ansible then reports an unreadable module result
+                raise AnsibleConnectionFailure("netns connection: network namespace '%s' cannot be entered: %s"
+                                               % (name, problem))
             missing = [tool for tool in ('nsenter', 'unshare') if shutil.which(tool) is None]
             if missing:
                 raise AnsibleConnectionFailure('netns connection: %s not found on the controller; '

@@ -29,6 +29,7 @@ from ansible_collections.underlay.network.plugins.module_utils.netns import (
     describe_netns,
     namespace_exists,
     namespace_path,
+    not_a_namespace,
     socket_in_namespace,
 )
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
@@ -153,8 +154,15 @@ class Namespace:
             if path is None and not namespace_exists(name):
                 raise NetlinkOperationError('%s does not exist (no %s/%s)'
                                             % (describe_netns(name), NETNS_RUN_DIR, name))
-            self.ipr = IPRoute(fileno=socket_in_namespace(path or namespace_path(name), socket.AF_NETLINK,
-                                                          socket.SOCK_DGRAM, NETLINK_ROUTE).detach())
+            try:
+                sock = socket_in_namespace(path or namespace_path(name), socket.AF_NETLINK, socket.SOCK_DGRAM,
+                                           NETLINK_ROUTE)
+            except OSError as exc:
+                if path is not None:
+                    raise  # a process's namespace: the caller tells a process gone from a real failure
+                problem = not_a_namespace(name) or 'entering it failed: %s' % os.strerror(exc.errno or errno.EINVAL)
+                raise NetlinkOperationError('%s: %s' % (describe_netns(name), problem), exc.errno) from exc
+            self.ipr = IPRoute(fileno=sock.detach())
         self._links = None
         self._single = {}  # ('name' or 'index', value) -> link message or None, without a dump
         # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.

@@ -15,6 +15,8 @@ import errno
 import os
 import pickle
 import socket
+import stat
+import traceback
 
 from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
 
@@ -31,6 +33,10 @@ NOT_SHOWN = PROCESS_GONE + (errno.EACCES,)
 
 class SysctlError(Exception):
     """A sysctl that cannot be read or written; the message names the key."""
+
+
+class NamespaceError(Exception):
+    """A namespace that cannot be created, deleted or entered; the message names it and says why."""
 
 
 # How a namespace without a name is reported (unnamed_namespaces), in place of a name.
@@ -52,6 +58,25 @@ def namespace_exists(name):
     return os.path.isfile(namespace_path(name))
 
 
+def not_a_namespace(name):
+    """What is wrong with /run/netns/NAME if it is there but holds no namespace, else None.
+
+    A named namespace is a namespace file (nsfs) bind-mounted there. A plain file with nothing mounted on it is
+    what a namespace deleted uncleanly leaves behind (or a /run kept across a reboot without its mounts):
+    ``ip netns list`` still shows the name, yet nothing can enter it.
+    """
+    path = namespace_path(name)
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    if found.st_dev == os.stat('/proc/self/ns/net').st_dev:  # the namespace file system: a namespace is mounted
+        return None
+    what = 'a plain file' if stat.S_ISREG(found.st_mode) else 'no file'
+    return ("%s is %s, not a network namespace: nothing is mounted on it (a leftover of a namespace that was not "
+            "deleted cleanly); remove it with 'ip netns delete %s' and create the namespace again" % (path, what, name))
+
+
 def list_namespaces():
     try:
         return sorted(os.listdir(NETNS_RUN_DIR))
@@ -61,12 +86,18 @@ def list_namespaces():
 
 def create_namespace(name):
     from pyroute2 import netns as pyroute2_netns
-    pyroute2_netns.create(name)
+    try:
+        pyroute2_netns.create(name)
+    except OSError as exc:
+        raise NamespaceError("creating netns '%s' failed: %s" % (name, exc.strerror or exc)) from exc
 
 
 def delete_namespace(name):
     from pyroute2 import netns as pyroute2_netns
-    pyroute2_netns.remove(name)
+    try:
+        pyroute2_netns.remove(name)
+    except OSError as exc:
+        raise NamespaceError("deleting netns '%s' failed: %s" % (name, exc.strerror or exc)) from exc
 
 
 def socket_in_namespace(path, family, kind, proto=0):
@@ -186,15 +217,30 @@ def run_in_new_namespace(func, *args):
 
 
 def _run_in_child(enter, where, func, *args):
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    """What ``func(*args)`` returns in a forked child that ran ``enter()`` first.
+
+    What the child may fail with (a namespace it cannot enter, a sysctl the kernel refuses) is raised here
+    as ``NamespaceError`` or ``SysctlError``; anything else is a bug, raised as RuntimeError with the
+    child's traceback, never as a clean failure.
+    """
+    try:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+    except OSError as exc:
+        raise NamespaceError('cannot start a process for %s: %s' % (where, exc.strerror or exc)) from exc
     if pid == 0:  # child
         os.close(read_fd)
         try:
-            enter()
-            outcome = (True, func(*args))
-        except BaseException as exc:  # noqa: B036 - everything must reach the parent
-            outcome = (False, '%s: %s' % (type(exc).__name__, exc))
+            try:
+                enter()
+            except OSError as exc:
+                outcome = ('entering', os.strerror(exc.errno) if exc.errno else str(exc))
+            else:
+                outcome = ('ok', func(*args))
+        except (SysctlError, NamespaceError) as exc:
+            outcome = (type(exc).__name__, str(exc))
+        except BaseException:  # noqa: B036 - everything must reach the parent
+            outcome = ('bug', traceback.format_exc())
         with os.fdopen(write_fd, 'wb') as pipe:
             pickle.dump(outcome, pipe)
         os._exit(0)  # no atexit handlers of the parent (AnsibleModule cleanup) in the child
@@ -202,10 +248,16 @@ def _run_in_child(enter, where, func, *args):
     with os.fdopen(read_fd, 'rb') as pipe:
         data = pipe.read()
     os.waitpid(pid, 0)
-    ok, value = pickle.loads(data) if data else (False, 'the child process died')
-    if not ok:
-        raise RuntimeError('in %s: %s' % (where, value))
-    return value
+    status, value = pickle.loads(data) if data else ('bug', 'the child process died')
+    if status == 'ok':
+        return value
+    if status == 'entering':
+        raise NamespaceError('entering %s failed: %s' % (where, value))
+    if status == 'SysctlError':
+        raise SysctlError('in %s: %s' % (where, value))
+    if status == 'NamespaceError':
+        raise NamespaceError('in %s: %s' % (where, value))
+    raise RuntimeError('in %s: %s' % (where, value))
 
 
 # -- sysctls ---------------------------------------------------------------

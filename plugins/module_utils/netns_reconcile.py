@@ -12,11 +12,14 @@ from ansible_collections.underlay.network.plugins.module_utils.netlink import (
     NetlinkOperationError,
 )
 from ansible_collections.underlay.network.plugins.module_utils.netns import (
+    NamespaceError,
+    SysctlError,
     create_namespace,
     delete_namespace,
     namespace_exists,
     namespace_path,
     normalize_sysctls,
+    not_a_namespace,
     read_sysctls,
     run_in_namespace,
     run_in_new_namespace,
@@ -36,9 +39,10 @@ class NetnsError(Exception):
     """The namespace cannot be brought to the desired state; the message says why."""
 
 
-# What a step can raise once input is valid: our own verdicts, netlink refusals, the
-# forked namespace helpers (RuntimeError) and namespace creation or deletion (OSError).
-STEP_ERRORS = (NetnsError, NetlinkOperationError, RuntimeError, OSError)
+# What a step can raise once input is valid: our own verdicts, netlink refusals, namespaces that cannot be
+# created, deleted or entered, and sysctls the kernel refuses. Nothing else: any other exception is a bug and
+# must reach Ansible with its traceback, not as a clean message.
+STEP_ERRORS = (NetnsError, NetlinkOperationError, NamespaceError, SysctlError)
 
 
 def read_namespace(name, sysctl_keys=()):
@@ -49,6 +53,9 @@ def read_namespace(name, sysctl_keys=()):
     """
     state = absent_state(name)
     state['exists'] = namespace_exists(name)
+    problem = not_a_namespace(name) if state['exists'] else None
+    if problem:
+        raise NetnsError("netns '%s': %s" % (name, problem))
     found = probe_sysctls(name, sysctl_keys, state['exists'])
     if not state['exists']:
         return state, found

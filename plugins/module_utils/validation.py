@@ -46,8 +46,8 @@ def validate_ifname(value, param='name'):
     return value
 
 
-NETNS_NAME_RULES = ("a namespace name is a file name below /run/netns: at most %d bytes, no '/' or whitespace, "
-                    "not '.' or '..', e.g. net1" % NETNS_NAME_MAX_BYTES)
+NETNS_NAME_RULES = ("a namespace name is a file name below /run/netns: at most %d ASCII characters, no '/' or "
+                    "whitespace, not '.' or '..', e.g. net1" % NETNS_NAME_MAX_BYTES)
 
 
 def validate_netns_name(value, param='netns'):
@@ -64,6 +64,9 @@ def validate_netns_name(value, param='netns'):
         problem = "'%s' contains whitespace" % value
     elif len(value.encode('utf-8')) > NETNS_NAME_MAX_BYTES:
         problem = 'is longer than %d bytes' % NETNS_NAME_MAX_BYTES
+    elif not value.isascii():
+        # pyroute2 hands the name to its namespace helper process as ASCII and crashes on anything else.
+        problem = "'%s' contains '%s', which is not ASCII" % (value, next(c for c in value if not c.isascii()))
     else:
         return value
     raise ValidationError('%s %s (%s)' % (param, problem, NETNS_NAME_RULES))

@@ -26,7 +26,10 @@ options:
   name:
     description:
       - Name of the namespace, as C(ip netns) shows it. It is a file name below C(/run/netns).
-      - At most 255 bytes, without V(/) or whitespace, and not V(.) or V(..).
+      - At most 255 ASCII characters, without V(/) or whitespace, and not V(.) or V(..). Any other name makes the
+        module fail, naming O(name), before anything is touched.
+      - A C(/run/netns/NAME) that is a plain file with no namespace mounted on it (left behind by a namespace that
+        was not deleted cleanly) makes the module fail with a message saying so, and the file is left as it is.
     type: str
     required: true
   state:

@@ -222,7 +222,7 @@ def hostile(host_plan, key, value):
     return host_plan
 
 
-RENDERERS = [pytest.param(lambda host_plan: ifupdown_files(host_plan), id='ifupdown'),
+RENDERERS = [pytest.param(ifupdown_files, id='ifupdown'),
              pytest.param(lambda host_plan: networkd_files(host_plan, trunk_network='10-eth0.network'), id='networkd')]
 
 

@@ -459,8 +459,8 @@ class Namespace:
             finally:
                 self.invalidate()
         raise NetlinkOperationError('%s in %s failed: every link group picked for it (%d tries) was taken by other '
-                                    'links meanwhile; nothing was deleted' % (what, describe_netns(self.name),
-                                                                               BATCH_GROUP_TRIES), errno.EBUSY)
+                                    'links meanwhile; nothing was deleted'
+                                    % (what, describe_netns(self.name), BATCH_GROUP_TRIES), errno.EBUSY)
 
     def _ungroup(self, grouped):
         for index, old in grouped:

@@ -309,8 +309,8 @@ def ifupdown_files(plan, root='/', existing=()):
                   '    pre-up %s' % _ip_link_add(link), '    pre-up %s' % _ip_link_alias(link, MARKERS['shims'])]
         lines.extend('    address %s' % address for address in link['addresses'])
         # proto static, scope global: what the links module installs (ip would pick scope link).
-        lines.extend('    up ' + shell_command(['ip', 'route', 'add', route['dest'], 'dev', link['name'], 'proto',
-                                              'static', 'scope', 'global'])
+        lines.extend('    up ' + shell_command(['ip', 'route', 'add', route['dest'], 'dev', link['name'],
+                                                'proto', 'static', 'scope', 'global'])
                      for route in link['routes'])
         lines.append('    post-down ' + shell_command(['ip', 'link', 'delete', link['name']]))
     return [{'path': posixpath.join(root, IFUPDOWN_FILE), 'content': '\n'.join(lines) + '\n'}]

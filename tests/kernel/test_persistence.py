@@ -232,7 +232,7 @@ def trunk_addresses(namespace):
 
 
 def test_networkd_builds_from_the_rendered_files_exactly_what_the_roles_build(ansible, collections_path, lab,
-                                                                             tmp_path):
+                                                                              tmp_path):
     udevadm = udevadm_binary()
     if udevadm is None:
         pytest.skip('no udevadm here (udev is not installed): give one with UNDERLAY_UDEVADM, see the module doc')

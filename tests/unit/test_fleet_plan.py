@@ -726,7 +726,7 @@ def test_no_host_or_shim_address_is_an_address_another_host_already_has():
     tagged = apps(gateway=None)
     plan = fleet_plan(fleet(tagged), {'h1': {'connected': ['172.28.10.2/24']},
                                       'h2': {'protected': [{'address': '172.28.10.3', 'why': 'the controller'}],
-                                                                             'force': True}})
+                                             'force': True}})
     assert [plan[host]['segments'][0]['host_address'] for host in ('h1', 'h2')] == ['172.28.10.4/24',
                                                                                     '172.28.10.5/24']
 
@@ -734,9 +734,9 @@ def test_no_host_or_shim_address_is_an_address_another_host_already_has():
 def test_a_host_deployed_next_to_reserved_addresses_keeps_its_index():
     hosts = {'h1': {'protected': ['172.28.0.254'], 'connected': ['172.28.0.11/24']}}
     first = fleet_plan(fleet(untagged_lan()), hosts)
-    deployed = dict(hosts['h1'], observed=first['h1']['segments'][0]['shim']['address'].split() )
-    again = fleet_plan(fleet(untagged_lan()), {'h1': deployed, 'h0': {'protected': ['172.28.0.254'],
-                                                                    'connected': ['172.28.0.10/24']}})
+    deployed = dict(hosts['h1'], observed=first['h1']['segments'][0]['shim']['address'].split())
+    new_host = {'protected': ['172.28.0.254'], 'connected': ['172.28.0.10/24']}
+    again = fleet_plan(fleet(untagged_lan()), {'h1': deployed, 'h0': new_host})
     assert again['h1']['index'] == 0 and again['h0']['index'] == 1
     assert shims(again) == {'h1': ['172.28.0.253/32'], 'h0': ['172.28.0.252/32']}
 

@@ -59,36 +59,27 @@ if ((${#missing[@]})); then
     apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
 fi
 
-# ifupdown's ifup, for the persistence proof (tests/kernel/test_persistence.py) only: unpacked
-# into .cache, never installed, since installing the package would write this machine's /etc/network.
-IFUPDOWN=.cache/ifupdown
-if [[ ! -x $IFUPDOWN/sbin/ifup ]]; then
-    echo "bootstrap: unpacking ifupdown into $IFUPDOWN (not installed)"
+# Unpack Debian package $1 into directory $2 unless $2/$3 is there already: never installed, only unpacked.
+unpack_deb() {
+    local package=$1 dest=$2 probe=$3 scratch
+    [[ -x $dest/$probe ]] && return 0
+    echo "bootstrap: unpacking $package into $dest (not installed)"
     if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null) ]]; then
         apt-get update </dev/null
     fi
     scratch=$(mktemp -d) && chmod 755 "$scratch"  # apt downloads as _apt
-    (cd "$scratch" && apt-get download ifupdown </dev/null >/dev/null)
-    mkdir -p "$IFUPDOWN"
-    dpkg-deb -x "$scratch"/ifupdown_*.deb "$IFUPDOWN"
+    (cd "$scratch" && apt-get download "$package" </dev/null >/dev/null)
+    mkdir -p "$dest"
+    dpkg-deb -x "$scratch/${package}"_*.deb "$dest"
     rm -rf "$scratch"
-fi
+}
 
-# udev's udevadm (systemd-udevd by another name), for the same proof: the .link files that give the links their
-# marker (Alias=) are udev's, so the test runs a udevd beside systemd-networkd in the lab namespace. Unpacked
-# into .cache, never installed, since installing the package would start udev on this machine.
-UDEV=.cache/udev
-if [[ ! -x $UDEV/bin/udevadm ]]; then
-    echo "bootstrap: unpacking udev into $UDEV (not installed)"
-    if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null) ]]; then
-        apt-get update </dev/null
-    fi
-    scratch=$(mktemp -d) && chmod 755 "$scratch"  # apt downloads as _apt
-    (cd "$scratch" && apt-get download udev </dev/null >/dev/null)
-    mkdir -p "$UDEV"
-    dpkg-deb -x "$scratch"/udev_*.deb "$UDEV"
-    rm -rf "$scratch"
-fi
+# For the persistence proof (tests/kernel/test_persistence.py) only. ifupdown's ifup: installing the package
+# would write this machine's /etc/network. udev's udevadm (systemd-udevd by another name): the .link files that
+# give the links their marker (Alias=) are udev's, so the test runs a udevd beside systemd-networkd in the lab
+# namespace; installing the package would start udev on this machine.
+unpack_deb ifupdown .cache/ifupdown sbin/ifup
+unpack_deb udev .cache/udev bin/udevadm
 
 if [[ ! -x $VENV/bin/python ]]; then
     echo "bootstrap: creating $VENV"

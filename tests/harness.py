@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -172,6 +173,30 @@ def _groups(group):
 @pytest.fixture
 def ansible(collections_path, tmp_path):
     return Ansible(collections_path, tmp_path)
+
+
+@pytest.fixture
+def unnamed_processes():
+    """Start ``count`` processes, each in a network namespace of its own without a name (``unshare --net``, as a
+    container runtime makes them); return their pids. They are killed after the test."""
+    started = []
+
+    def start(count):
+        own = os.stat('/proc/self/ns/net').st_ino
+        batch = [subprocess.Popen(['unshare', '--net', 'sleep', '900']) for _number in range(count)]
+        started.extend(batch)
+        deadline = time.monotonic() + 300  # hundreds of them take a while in the kernel box
+        for process in batch:
+            while os.stat('/proc/%d/ns/net' % process.pid).st_ino == own:  # until unshare has done it
+                assert time.monotonic() < deadline and process.poll() is None, 'unshare --net did not start'
+                time.sleep(0.02)
+        return [p.pid for p in batch]
+
+    yield start
+    for process in started:
+        process.kill()
+    for process in started:
+        process.wait()
 
 
 def netlink_dump(ns_name=None):

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -35,29 +33,6 @@ from ansible_collections.underlay.network.plugins.module_utils.netns import run_
 pytestmark = pytest.mark.integration
 
 MANY = 300
-
-
-@pytest.fixture
-def unnamed_processes():
-    """Start ``count`` processes, each in a network namespace of its own without a name; return their pids."""
-    started = []
-
-    def start(count):
-        own = os.stat('/proc/self/ns/net').st_ino
-        batch = [subprocess.Popen(['unshare', '--net', 'sleep', '600']) for _number in range(count)]
-        started.extend(batch)
-        deadline = time.monotonic() + 60
-        for process in batch:
-            while os.stat('/proc/%d/ns/net' % process.pid).st_ino == own:  # until unshare has done it
-                assert time.monotonic() < deadline and process.poll() is None, 'unshare --net did not start'
-                time.sleep(0.01)
-        return [p.pid for p in batch]
-
-    yield start
-    for process in started:
-        process.kill()
-    for process in started:
-        process.wait()
 
 
 def open_fds():

@@ -27,11 +27,12 @@ from pathlib import Path
 
 import pytest
 from docker_tier import docker_engine, docker_host
-from harness import ansible, collections_path, in_kernel_box, lab, no_leftover_namespaces
+from harness import ansible, collections_path, in_kernel_box, lab, no_leftover_namespaces, unnamed_processes
 from pyroute2 import IPRoute
 
 # The fixtures, registered for this directory.
-__all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'no_leftover_namespaces']
+__all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'no_leftover_namespaces',
+           'unnamed_processes']
 
 HERE = Path(__file__).resolve().parent
 

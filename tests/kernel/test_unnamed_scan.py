@@ -10,40 +10,12 @@ and that an error other than "the process is gone" fails instead of skipping.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-
-import pytest
 from harness import read_link
 from pyroute2 import IPRoute
 
 MANY = 300
 LINKS = 'underlay.network.links'
 VLANS = {'links': [{'kind': 'vlan', 'parent': 'eth0', 'vlan_id': 10}]}
-
-
-@pytest.fixture
-def unnamed_processes():
-    """``count`` processes, each in a namespace of its own without a name (``unshare --net``); their pids."""
-    started = []
-
-    def start(count):
-        own = os.stat('/proc/self/ns/net').st_ino
-        batch = [subprocess.Popen(['unshare', '--net', 'sleep', '900']) for _number in range(count)]
-        started.extend(batch)
-        deadline = time.monotonic() + 300
-        for process in batch:
-            while os.stat('/proc/%d/ns/net' % process.pid).st_ino == own:  # until unshare has done it
-                assert time.monotonic() < deadline and process.poll() is None, 'unshare --net did not start'
-                time.sleep(0.05)
-        return [p.pid for p in batch]
-
-    yield start
-    for process in started:
-        process.kill()
-    for process in started:
-        process.wait()
 
 
 def test_a_prune_finds_the_macvlan_in_the_last_of_hundreds_of_namespaces(play, host, unnamed_processes):

@@ -63,7 +63,7 @@ integration: venv
 #   scripts/kernel_box.py -- .venv/bin/pytest tests/kernel/test_box.py -k ipvlan
 # (tests/kernel is left out when PYTEST_ARGS names tests under it itself).
 # The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): scripts/kernel_suite.py.
-KERNEL_TIMEOUT ?= 1200
+KERNEL_TIMEOUT ?= 1500
 KERNEL_BOXES ?= 2
 # The Docker engine in the box starts from an image store made here (see lab/lab_dockerd.py).
 DOCKER_IMAGE_STORE := .cache/docker-image-store

@@ -119,12 +119,12 @@ def networkd_in(namespace, config, udevadm, scratch, log):
         '{ ! [ -d /usr/lib/udev/rules.d ] || mount --bind %s /usr/lib/udev/rules.d; }' % rules,
         '{ ! [ -d /etc/udev/rules.d ] || mount --bind %s /etc/udev/rules.d; }' % rules,
         'mkdir /run/systemd/netif', 'chown systemd-network:systemd-network /run/systemd/netif',
-        '{ timeout 100 %s & }' % udevd,
+        '{ timeout 160 %s & }' % udevd,
         'for i in $(seq 100); do [ -S /run/udev/control ] && break; sleep 0.1; done',
         # the links that were there before udevd: announced again, so that networkd sees them initialized
         'for link in /sys/class/net/*; do echo add > $link/uevent; done',
         '%s settle --timeout=20' % udevadm,
-        'exec timeout 90 %s' % NETWORKD,
+        'exec timeout 150 %s' % NETWORKD,
     ])
     return subprocess.Popen(['nsenter', '--net=/run/netns/' + namespace, 'unshare', '-m', 'sh', '-c', script],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -177,14 +177,15 @@ def converge_and_render(ansible, lab, stage, backend, config):
 
 
 def built_by(daemon, namespace, expected, log_path):
-    """Run ``daemon`` (a Popen factory) until ``namespace`` holds the ``expected`` links or 30 s have passed;
-    return what it holds and the time taken."""
+    """Run ``daemon`` (a Popen factory) until ``namespace`` holds the ``expected`` links or 90 s have passed;
+    return what it holds and the time taken. The clock includes the udevd's start and settle before networkd:
+    in a loaded box (CI runs two at once) 30 s was once not enough for networkd to get to the VLANs."""
     with open(log_path, 'wb') as log:
         process = daemon(log)
         try:
             started = time.monotonic()
             built = state(namespace)
-            while built != expected and time.monotonic() < started + 30:
+            while built != expected and time.monotonic() < started + 90:
                 if process.poll() is not None:  # ifup is done when it exits: one last look
                     built = state(namespace)
                     break

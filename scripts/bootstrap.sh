@@ -27,6 +27,8 @@ declare -A PKG_FILES=(
     [docker.io]=/usr/sbin/dockerd
     # The box's engine runs containers with crun (runc is Go and crashes there: lab/box_oci_runtime.py).
     [crun]=/usr/bin/crun
+    # Headless Chromium for the HTML report test (tests/integration/test_verification_report_browser.py).
+    [chromium]=/usr/bin/chromium
 )
 
 missing=()

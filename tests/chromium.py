@@ -44,6 +44,7 @@ for target, fd in zip((3, 4), ends):
 os.execv(sys.argv[3], sys.argv[3:])
 """
 
+
 class ChromiumError(Exception):
     pass
 

@@ -211,9 +211,9 @@ def test_full_report_shows_each_outcome_in_its_colour(browser, tmp_path):
 
     # each red cell's tooltip names its planted mismatch
     mismatches = [p for p in model['probes'] if outcome(p) == 'mismatch']
-    assert sorted(cell['title'] for cell in by_colour[MISMATCH_RED]) == sorted(
-        '%s -> %s %s: %s, expected %s; %s' % (p['from'], p['to'], p['address'], p['result'], p['expect'],
-                                                p['detail']) for p in mismatches)
+    planted = ['%s -> %s %s: %s, expected %s; %s' % (p['from'], p['to'], p['address'], p['result'], p['expect'],
+                                                     p['detail']) for p in mismatches]
+    assert sorted(cell['title'] for cell in by_colour[MISMATCH_RED]) == sorted(planted)
 
     # the grid at a glance: hosts x segments, red where a mismatch is
     grid = shown['grid']

@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+import pytest
+
 CANDIDATES = ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable')
 
 # The protocol's fds in the browser are fixed (3: commands in, 4: messages out); subprocess keeps the fds given in
@@ -248,3 +250,14 @@ class Chromium:
             raise ChromiumError('evaluating %r raised: %s' % (
                 expression, details.get('exception', {}).get('description') or details.get('text')))
         return result['result'].get('value')
+
+
+@pytest.fixture(scope='module')
+def browser():
+    """A headless Chromium for the module's tests; skipped without chromium, except under CI, where it fails."""
+    if not find_chromium():
+        if os.environ.get('CI'):
+            pytest.fail('chromium is missing under CI: scripts/bootstrap.sh installs it')
+        pytest.skip('chromium is not installed (scripts/bootstrap.sh installs it); CI runs these tests')
+    with Chromium() as chromium:
+        yield chromium

@@ -247,7 +247,7 @@ def _grid(model):
     hosts = []
     for endpoint in endpoints:
         host_of.setdefault(endpoint.get('name'), endpoint.get('host'))
-        if endpoint.get('host') not in hosts:
+        if endpoint.get('host') is not None and endpoint.get('host') not in hosts:  # a gateway has none
             hosts.append(endpoint.get('host'))
     cells = {}
     for probe in model.get('probes') or []:

@@ -8,10 +8,11 @@ read_link`` working in the test modules (new code: ``from harness import ...``).
 
 from __future__ import annotations
 
+from chromium import browser
 from docker_tier import docker_engine, docker_host
 from harness import ansible, collections_path, lab, netlink_dump, no_leftover_namespaces, read_link, unnamed_processes
 
-__all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'netlink_dump',
+__all__ = ['ansible', 'browser', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'netlink_dump',
            'no_leftover_namespaces', 'read_link', 'unnamed_processes']
 
 

@@ -55,8 +55,9 @@ def inventory(lab, fleet=None, **host_vars):
     hosts = {namespace: dict({'underlay_workloads': 'netns'}, **host_vars.get(name, {}))
              for name, namespace in sorted(lab.hosts.items())}
     # underlay_persistence none: lab hosts share this machine's /etc, which must stay untouched.
+    # verify_report_path '': no report page in the repository's playbooks/ (the converge test writes one).
     return {'all': {'vars': {'ansible_connection': 'underlay.network.netns', 'underlay_fleet': fleet or FLEET,
-                             'underlay_persistence': 'none'},
+                             'underlay_persistence': 'none', 'verify_report_path': ''},
                     'children': {'underlay_hosts': {'hosts': hosts}}}}
 
 
@@ -68,11 +69,33 @@ def shim_address(namespace):
     return read_link(namespace, 'shim-lan')['addresses']
 
 
-def test_site_converges_verifies_and_reruns_without_change(ansible, fleet_lab):
+# What the browser shows of the report page: the grid's cells, the plan's rows, the text, the red cells.
+SHOWN = r'''(() => ({
+    grid: [...document.querySelectorAll('#grid td.cell-host-segment')].map(td => ({
+        cls: td.className, bg: getComputedStyle(td).backgroundColor, text: td.innerText.trim()})),
+    planRows: [...document.querySelectorAll('#plan tbody tr')].map(tr => tr.innerText.split('\t')),
+    red: [...document.querySelectorAll('td')].filter(
+        td => getComputedStyle(td).backgroundColor === 'rgb(214, 40, 40)').length,
+    text: document.body.innerText,
+}))()'''
+
+
+def test_site_converges_verifies_and_reruns_without_change(ansible, fleet_lab, tmp_path, browser):
     h1, h2 = fleet_lab.ns('h1'), fleet_lab.ns('h2')
-    first = ansible.playbook(SITE, inventory(fleet_lab))
+    report = tmp_path / 'report.html'
+    first = ansible.playbook(SITE, inventory(fleet_lab), extra_vars={'verify_report_path': str(report)})
     assert first.status == 'successful', first.stdout
-    assert 'All 12 pairs behaved as expected' in first.stdout
+    assert 'All 12 probes behaved as expected.' in first.stdout
+    # The console: a headline and one line per segment block, not one per pair.
+    assert '4 endpoints, 12 pairs (full): 12 probes, 0 mismatches.' in first.stdout
+    # The page, in a real browser: one green cell per host on the one segment, no red, the plan's two rows.
+    browser.navigate(report.as_uri())
+    shown = browser.evaluate(SHOWN)
+    assert browser.requests == [report.as_uri()]
+    assert [(cell['bg'], cell['text']) for cell in shown['grid']] == [('rgb(168, 230, 163)', '6/6')] * 2
+    assert shown['red'] == 0 and 'No mismatches: every probe as expected.' in shown['text']
+    assert [row[:3] for row in shown['planRows']] == [[h1, '0', 'lan'], [h2, '1', 'lan']]
+    assert [row[-1] for row in shown['planRows']] == ['172.28.40.127/32', '172.28.40.126/32']
     # Index by name order: h1 gets the top infrastructure address and the first range.
     assert shim_address(h1) == ['172.28.40.127/32'] and shim_address(h2) == ['172.28.40.126/32']
     shim = read_link(h1, 'shim-lan')
@@ -96,7 +119,7 @@ def test_a_new_host_leaves_the_deployed_ones_where_they_are(ansible, fleet_lab):
     assert recap(run)[h1] == 0 and recap(run)[h2] == 0
     assert shim_address(h1) == ['172.28.40.127/32'] and shim_address(h2) == ['172.28.40.126/32']
     assert shim_address(h0) == ['172.28.40.125/32']
-    assert 'All 30 pairs behaved as expected' in run.stdout
+    assert 'All 30 probes behaved as expected.' in run.stdout
 
 
 @pytest.mark.parametrize('fleet, host_vars, message', [
@@ -155,11 +178,11 @@ def test_site_as_an_awx_job_successful_with_the_events_awx_records(ansible, flee
     plays = [play['name'] for play in yaml.safe_load(SITE.read_text())]
     assert [e['event_data']['play'] for e in events if e['event'] == 'playbook_on_play_start'] == plays
     assert 'runner_on_failed' not in kinds and 'runner_on_unreachable' not in kinds
-    # The verification's assert, once for the fleet: every pair of endpoints behaved as the plan expects.
+    # The verification's assert, once for the fleet: every probe behaved as the plan expects.
     verified = [e['event_data'] for e in events if e['event'] == 'runner_on_ok'
-                and e['event_data'].get('task') == 'Fail unless every pair behaved as expected']
+                and e['event_data'].get('task') == 'Fail unless every probe behaved as expected']
     assert len(verified) == 1 and verified[0]['task_action'] == 'ansible.builtin.assert'
-    assert verified[0]['res']['msg'] == 'All 12 pairs behaved as expected'
+    assert verified[0]['res']['msg'] == 'All 12 probes behaved as expected.'
     # The final event: the play recap, per host (what AWX shows as the job's host summaries).
     stats = [e for e in events if e['event'] == 'playbook_on_stats']
     assert len(stats) == 1 and kinds.index('playbook_on_stats') > kinds.index('playbook_on_play_start')
@@ -274,7 +297,7 @@ def test_shims_never_take_the_router_or_another_hosts_address(ansible, lan_with_
     run = ansible.playbook(SITE, inventory(lab, {'trunk': 'eth0', 'segments': [lan]}))
     assert run.status == 'successful', run.stdout
     assert shim_address(lab.ns('h1')) == ['172.28.0.252/32'] and shim_address(lab.ns('h2')) == ['172.28.0.251/32']
-    assert 'All 12 pairs behaved as expected' in run.stdout
+    assert 'All 12 probes behaved as expected.' in run.stdout
 
 
 def files_under(root):

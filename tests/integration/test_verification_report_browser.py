@@ -11,13 +11,9 @@ Chromium comes from scripts/bootstrap.sh; without it the tests are skipped, exce
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 from pathlib import Path
-
-import pytest
-from chromium import Chromium, find_chromium
 
 COLLECTIONS = Path(__file__).resolve().parents[2] / '.cache' / 'collections'
 if str(COLLECTIONS) not in sys.path:  # the link scripts/bootstrap.sh makes
@@ -34,16 +30,6 @@ ANY_NEUTRAL = 'rgb(238, 238, 238)'
 
 HOSTS = ('h1', 'h2', 'h3')
 SEGMENTS = (('apps', 10), ('db', 20), ('mgmt', None))
-
-
-@pytest.fixture(scope='module')
-def browser():
-    if not find_chromium():
-        if os.environ.get('CI'):
-            pytest.fail('chromium is missing under CI: scripts/bootstrap.sh installs it')
-        pytest.skip('chromium is not installed (scripts/bootstrap.sh installs it); CI runs these tests')
-    with Chromium() as chromium:
-        yield chromium
 
 
 def expectation(source, target):

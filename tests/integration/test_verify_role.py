@@ -18,10 +18,11 @@ from harness import VENV_BIN, PlayRun
 from test_reachability import add_container
 
 H1, H2, C1, C2 = '172.28.231.1', '172.28.231.2', '172.28.231.11', '172.28.231.12'
-FORMAT = '%-14s -> %-14s %-15s %-12s %-12s %s'
-TABLE_TASK = 'Show the reachability matrix'
-ASSERT_TASK = 'Fail unless every pair behaved as expected'
-PROBE_TASK = "Ping every other endpoint from this host's endpoints, all at once"
+PLAN_TASK = 'Plan the probes once for the play (every pair, or a sample linear in the endpoints)'
+PROBE_TASK = "Ping from this host's endpoints, all at once"
+CONSOLE_TASK = 'Show the summary per segment block and every mismatch'
+WRITE_TASK = 'Write the HTML report on the controller'
+ASSERT_TASK = 'Fail unless every probe behaved as expected'
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def verify(collections_path, tmp_path, fleet):
         hosts = {host: {'ansible_connection': 'underlay.network.netns', 'ansible_python_interpreter': sys.executable}
                  for host in fleet['hosts']}
         (pdd / 'inventory' / 'hosts.yml').write_text(yaml.safe_dump({'all': {'hosts': hosts}}))
+        role_vars.setdefault('verify_report_path', str(pdd / 'report.html'))
         play = [{'name': 'Verify the lab', 'hosts': 'all', 'gather_facts': False,
                  'roles': [{'role': 'underlay.network.verify', 'vars': role_vars}]}]
         (pdd / 'project' / 'verify.yml').write_text(yaml.safe_dump(play, sort_keys=False))
@@ -70,68 +72,80 @@ def task_result(run, name):
     return found[0]
 
 
-def table(rows):
-    return [FORMAT % ('from', 'to', 'address', 'result', 'expected', 'check')] + [FORMAT % row for row in rows]
+def block_line(line):
+    """A console block line as (from -> to, {count name: value})."""
+    label, numbers = line.split(' probes ', 1)
+    words = ('probes ' + numbers).replace('not run', 'not_run').replace('not probed', 'not_probed').split()
+    return label.strip(), {words[n]: int(words[n + 1]) for n in range(0, len(words), 2)}
 
 
-# Without shims a host and its own container are isolated; every other pair reaches.
-MATRIX = [
-    ('h1/lab', 'h1/c1', C1, 'not reached', 'not reached', 'ok'),
-    ('h1/lab', 'h2/lab', H2, 'reached', 'reached', 'ok'),
-    ('h1/lab', 'h2/c2', C2, 'reached', 'reached', 'ok'),
-    ('h1/c1', 'h1/lab', H1, 'not reached', 'not reached', 'ok'),
-    ('h1/c1', 'h2/lab', H2, 'reached', 'reached', 'ok'),
-    ('h1/c1', 'h2/c2', C2, 'reached', 'reached', 'ok'),
-    ('h2/lab', 'h1/lab', H1, 'reached', 'reached', 'ok'),
-    ('h2/lab', 'h1/c1', C1, 'reached', 'reached', 'ok'),
-    ('h2/lab', 'h2/c2', C2, 'not reached', 'not reached', 'ok'),
-    ('h2/c2', 'h1/lab', H1, 'reached', 'reached', 'ok'),
-    ('h2/c2', 'h1/c1', C1, 'reached', 'reached', 'ok'),
-    ('h2/c2', 'h2/lab', H2, 'not reached', 'not reached', 'ok'),
-]
-
-
-def test_a_matching_fleet_passes_and_prints_the_whole_matrix(fleet, verify):
+def test_a_matching_fleet_passes_prints_one_line_per_block_and_writes_the_page(fleet, verify, tmp_path):
     run = verify(verify_endpoints=fleet['endpoints'])
     assert run.status == 'successful', run.stdout
     probed = [r for r in run.results if r['_task'] == PROBE_TASK]
-    # One reachability task per host, each with the rows of its own endpoints only.
+    # One reachability task per host, each with the probes of its own endpoints only: 4 endpoints, full mode.
     assert sorted(r['_host'] for r in probed) == sorted(fleet['hosts'])
-    by_host = {r['_host']: [p['name'] for p in r['results']] for r in probed}
-    assert by_host[fleet['hosts'][0]] == ['h1/lab -> h1/c1', 'h1/lab -> h2/lab', 'h1/lab -> h2/c2',
-                                          'h1/c1 -> h1/lab', 'h1/c1 -> h2/lab', 'h1/c1 -> h2/c2']
+    by_host = {r['_host']: sorted(p['name'] for p in r['results']) for r in probed}
+    assert by_host[fleet['hosts'][0]] == ['h1/c1 -> h1/lab', 'h1/c1 -> h2/c2', 'h1/c1 -> h2/lab',
+                                          'h1/lab -> h1/c1', 'h1/lab -> h2/c2', 'h1/lab -> h2/lab']
     h1_results = next(r['results'] for r in probed if r['_host'] == fleet['hosts'][0])
-    assert [r['source'] for r in h1_results] == [{'netns': None, 'container': None, 'docker_host': None}] * 3 + [
-        {'netns': fleet['endpoints'][1]['netns'], 'container': None, 'docker_host': None}] * 3
-    assert task_result(run, TABLE_TASK)['msg'] == table(MATRIX)
-    assert FORMAT % MATRIX[0] in run.stdout
-    assert task_result(run, ASSERT_TASK)['msg'] == 'All 12 pairs behaved as expected'
+    h1_sources = {p['name'].split(' -> ')[0]: p['source'] for p in h1_results}
+    assert h1_sources == {'h1/lab': {'netns': None, 'container': None, 'docker_host': None},
+                          'h1/c1': {'netns': fleet['endpoints'][1]['netns'], 'container': None, 'docker_host': None}}
+    console = task_result(run, CONSOLE_TASK)['msg']
+    assert console[0] == '4 endpoints, 12 pairs (full): 12 probes, 0 mismatches.'
+    # Without shims a host and its own container are isolated (4 probes); every other pair reaches (8).
+    assert [block_line(line) for line in console[1:]] == [('lab -> lab', {
+        'probes': 12, 'reached': 8, 'isolated': 4, 'any': 0, 'mismatches': 0, 'not_run': 0, 'not_probed': 0})]
+    assert task_result(run, ASSERT_TASK)['msg'] == 'All 12 probes behaved as expected.'
+    written = task_result(run, WRITE_TASK)
+    assert not written['changed'], 'writing the report counts as a change to the fleet'
+    page = (tmp_path / 'run1' / 'report.html').read_text()
+    assert page.startswith('<!DOCTYPE html>') and 'h2/c2' in page and 'No mismatches' in page
 
 
-def test_a_wrong_expectation_fails_the_play_naming_the_row(fleet, verify):
+def test_a_wrong_expectation_fails_the_play_naming_the_probe(fleet, verify):
     wrong = [{'from': 'h1/lab', 'to': 'h1/c1', 'expect': 'reach'}]
     run = verify(verify_endpoints=fleet['endpoints'], verify_overrides=wrong)
     assert run.status == 'failed', run.stdout
-    rows = [list(row) for row in MATRIX]
-    rows[0][4:] = ['reached', 'MISMATCH']
-    assert task_result(run, TABLE_TASK)['msg'] == table([tuple(row) for row in rows])
+    console = task_result(run, CONSOLE_TASK)['msg']
+    assert console[0] == '4 endpoints, 12 pairs (full): 12 probes, 1 mismatch.'
+    assert console[2].startswith('MISMATCH h1/lab -> h1/c1 (%s): not reached, expected reached [1 packets '
+                                 'transmitted, 0 received' % C1), console
+    assert len(console) == 3
     failed = task_result(run, ASSERT_TASK)
     assert failed.failed, failed
-    assert failed['msg'].startswith('1 of 12 pairs did not behave as expected: h1/lab -> h1/c1 (%s): not reached, '
-                                    'expected reached [1 packets transmitted, 0 received' % C1), failed['msg']
+    assert failed['msg'] == ('1 probe of 12 did not behave as expected (1 mismatch): h1/lab -> h1/c1: not reached, '
+                             'expected reached'), failed['msg']
 
 
-def test_unprobed_rows_show_and_verify_fail_false_only_reports(fleet, verify):
-    """An endpoint whose host is not in the play: its rows are not probed, which is a mismatch."""
+def test_probes_of_a_host_outside_the_play_are_said_and_verify_fail_false_only_reports(fleet, verify):
+    """An endpoint whose host is not in the play: its probes never run, which counts as a failure."""
     ghost = {'name': 'far/away', 'host': 'elsewhere', 'segment': 'other', 'address': '172.28.232.1'}
     run = verify(verify_endpoints=fleet['endpoints'] + [ghost], verify_fail=False)
     assert run.status == 'successful', run.stdout
-    lines = task_result(run, TABLE_TASK)['msg']
-    assert len(lines) == 1 + 20
-    assert FORMAT % ('far/away', 'h1/lab', H1, 'not probed', 'not reached', 'MISMATCH') in lines
-    # Rows to it are probed (other segment: expected not reached, and it answers nothing).
-    assert FORMAT % ('h1/c1', 'far/away', '172.28.232.1', 'not reached', 'not reached', 'ok') in lines
+    console = task_result(run, CONSOLE_TASK)['msg']
+    assert console[0] == '5 endpoints, 20 pairs (full): 20 probes, 0 mismatches.'
+    assert console[-1] == '4 probes of 1 host never ran (not in the play, or failed before probing): elsewhere (4).'
+    # Probes to it do run (another segment: expected not reached, and nothing answers).
+    blocks = dict(block_line(line) for line in console[1:-1])
+    assert blocks['lab -> other'] == {'probes': 4, 'reached': 0, 'isolated': 4, 'any': 0, 'mismatches': 0,
+                                      'not_run': 0, 'not_probed': 0}
+    assert blocks['other -> lab']['not_probed'] == 4
     assert task_result(run, ASSERT_TASK)['_event'] == 'runner_on_skipped', 'verify_fail: false still asserted'
+
+
+def test_sampled_mode_runs_its_sample_and_says_what_it_left_out(fleet, verify):
+    run = verify(verify_endpoints=fleet['endpoints'], verify_mode='sampled', verify_sample=1, verify_seed='7',
+                 verify_report_path='')
+    assert run.status == 'successful', run.stdout
+    probed = sum(len(r['results']) for r in run.results if r['_task'] == PROBE_TASK)
+    console = task_result(run, CONSOLE_TASK)['msg']
+    assert console[0] == ('4 endpoints, 12 pairs (sampled, seed 7, 1 target per endpoint and segment): %d probes, '
+                          '0 mismatches.' % probed)
+    assert probed < 12
+    assert console[-1].startswith('Sampled: %d of 12 pairs were probed, the other %d were not' % (probed, 12 - probed))
+    assert task_result(run, WRITE_TASK)['_event'] == 'runner_on_skipped'
 
 
 def test_bad_endpoints_fail_before_any_probe(fleet, verify):
@@ -139,7 +153,6 @@ def test_bad_endpoints_fail_before_any_probe(fleet, verify):
     run = verify(verify_endpoints=[typo] + fleet['endpoints'][1:])
     assert run.status == 'failed', run.stdout
     failed = [r for r in run.results if r.failed]
-    assert len(failed) == 2 and all(r['_task'].startswith('Validating arguments') for r in failed), run.stdout
-    assert failed[0]['argument_errors'] == ['verify_endpoints.adress. Supported parameters include: address, '
-                                            'container, docker_host, host, kind, name, netns, segment, shim.']
+    assert [r['_task'] for r in failed] == [PLAN_TASK], run.stdout
+    assert 'verification_plan: endpoint 0 (h1/lab): unknown key adress' in failed[0]['msg']
     assert [r['_task'] for r in run.results if r['_task'] == PROBE_TASK] == [], 'probes ran despite the typo'

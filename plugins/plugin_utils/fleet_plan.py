@@ -14,8 +14,10 @@ the host, the segment and the offending value and says how to fix it.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import functools
+import itertools
 import re
 import traceback
 
@@ -200,14 +202,10 @@ def _infrastructure(subnet, pool, gateway, reserved=()):
     Without a gateway the first address is left out too: a Docker network created without one takes
     that address as its gateway.
     """
-    addresses = IPSet([subnet])
-    addresses.remove(subnet.network)
-    addresses.remove(subnet.broadcast)
-    addresses.remove(pool)
-    addresses.remove(gateway if gateway is not None else subnet[1])
-    for address in reserved:
-        addresses.remove(address)
-    return list(addresses.iter_ipranges())
+    # One set difference: removing the reserved addresses one by one rescans the set each time (quadratic).
+    left_out = IPSet([subnet.network, subnet.broadcast, pool, gateway if gateway is not None else subnet[1],
+                      *reserved])
+    return list((IPSet([subnet]) - left_out).iter_ipranges())
 
 
 class Segment:
@@ -236,7 +234,11 @@ class Segment:
         # Sorted, disjoint ranges (IPSet keeps them so): host addresses count from the low end,
         # shims from the high end, so that both sequences grow towards each other.
         self.infrastructure = _infrastructure(self.subnet, self.pool, self.gateway, self.reserved)
-        self.infrastructure_size = sum(addresses.size for addresses in self.infrastructure)
+        # Where each range starts among the infrastructure addresses (then their total) and its first address,
+        # for the lookups to bisect: reserved addresses scattered over a subnet cut it into a range per host.
+        self._starts = list(itertools.accumulate((addresses.size for addresses in self.infrastructure), initial=0))
+        self._firsts = [addresses.first for addresses in self.infrastructure]
+        self.infrastructure_size = self._starts[-1]
 
     @property
     def tagged(self):
@@ -269,18 +271,16 @@ class Segment:
         return IPRange(self.pool[first], self.pool[first + self.host_range_size - 1]).cidrs()[0]
 
     def lowest_infrastructure(self, position):
-        for addresses in self.infrastructure:
-            if position < addresses.size:
-                return addresses[position]
-            position -= addresses.size
-        raise IndexError(position)
+        if not 0 <= position < self.infrastructure_size:
+            raise IndexError(position)
+        # The last range starting at or below ``position`` holds it.
+        which = bisect.bisect_right(self._starts, position) - 1
+        return self.infrastructure[which][position - self._starts[which]]
 
     def highest_infrastructure(self, position):
-        for addresses in reversed(self.infrastructure):
-            if position < addresses.size:
-                return addresses[-1 - position]
-            position -= addresses.size
-        raise IndexError(position)
+        if not 0 <= position < self.infrastructure_size:
+            raise IndexError(position)
+        return self.lowest_infrastructure(self.infrastructure_size - 1 - position)
 
     def host_cidr(self, index):
         """Host address ``index`` with the subnet's prefix (None when the segment plans none)."""
@@ -293,12 +293,12 @@ class Segment:
 
     def infrastructure_position(self, ip):
         """Position of ``ip`` among the infrastructure addresses, lowest first (None: not one)."""
-        position = 0
-        for addresses in self.infrastructure:
-            if ip in addresses:
-                return position + IPRange(addresses[0], ip).size - 1
-            position += addresses.size
-        return None
+        value = int(ip)
+        # Only the last range starting at or below ``ip`` can hold it.
+        which = bisect.bisect_right(self._firsts, value) - 1
+        if which < 0 or value > self.infrastructure[which].last:
+            return None
+        return self._starts[which] + value - self._firsts[which]
 
     def index_of(self, observed):
         """The host index whose host address or shim address ``observed`` (an IPNetwork) is, or None.

@@ -20,11 +20,54 @@ pyroute2 inside the lab. The report gives the medians, the tasks per host (from
 the recap: they must not grow with S) and per-host time.
 
 The lab is removed at the end, also on failure or Ctrl-C.
+
+Host-kernel mode (``--lab host``): the fleet grows instead of the segments.
+
+    .venv/bin/python benchmarks/fleet_benchmark.py --lab host                      # 10/50/100/200 hosts, forks 10/25
+    .venv/bin/python benchmarks/fleet_benchmark.py --lab host --hosts 2,3 --forks 5 --runs 1 --output /tmp/s.md
+
+This kernel has macvlan but no 802.1Q VLAN and no ipvlan, so the fleet has ONE untagged macvlan segment
+(no ``vlan_id``: the shim and the workloads sit on the trunk ``eth0`` itself), network namespace workloads
+(``underlay_workloads: netns``), ``underlay_persistence: none`` and no report page (``verify_report_path: ''``),
+as tests/integration/test_site_playbook.py runs it. The lab is built directly with lab/underlay_lab.py on this
+kernel (namespace prefix ``ulbench-fleet-PID-``): a switch namespace whose bridge carries the lab router
+172.28.0.1/24, N host namespaces with eth0 on that bridge and a default route through the router. It is built
+afresh for every (N, forks) variant (not timed) and removed afterwards, also on failure; the benchmark then
+checks that ``ip netns list`` holds none of its namespaces. Variants are interleaved: every repetition runs
+each (N, forks) once, in turn, and the report gives medians.
+
+Per variant: the first converge and the no-change re-run of site.yml (the whole ``ansible-playbook`` command,
+timed), verification included (site.yml verifies reachability with the verify role). The verification's own
+time is read from the same runs, not from extra ones: ``ansible.posix.profile_tasks`` (installed with the
+``ansible`` bundle) is enabled next to the default output with its summary in execution order, and the
+verification is the sum of its tasks' wall times: "Gather the fleet's endpoints for the verification, once",
+the include of the verify role and every task of that role (plan once, ping per host, report). profile_tasks
+counts a task from its start to the next task's start, so this is the wall time the playbook spends from the
+verification's first task to its end, as a user waits for it. Timing a run with ``underlay_verify: false`` and
+subtracting was rejected: it needs twice the runs and subtracts two noisy totals; a verification-only run would
+not be the same work (no converge before it, other caches). Controller peak memory is ``ru_maxrss`` of the
+``ansible-playbook`` process tree, from ``os.wait4`` on that one child: the largest resident set of any single
+process in the tree (the controller's main process, its forked workers, and here also the module processes,
+which run on this machine because the "hosts" are namespaces), not the sum of the workers. Tasks per host come
+from the recap (ok + skipped), seconds per host are run seconds / N.
+
+Checks without which nothing is reported: every run exits 0 with no failed or unreachable host and a recap
+line for every host; the first converge changes every host, the re-run none (changed=0); the verification's
+tasks were found in the timing summary. Targets (MET/MISSED), each a ratio within one repetition and forks
+value, then the median over repetitions: seconds per host of the first converge at the largest N within 1.25x
+of the smallest N; the same for the re-run; re-run <= 0.7x first converge at every N; verification seconds per
+host at the largest N under 2x of the smallest N; controller peak memory at the largest N (the highest of all
+its runs) under 1 GiB. Results: benchmarks/results/fleet_host.md and .json (``--output`` to write elsewhere).
+
+The host mode takes ``/tmp/underlay-heavy.lock`` (fcntl.flock) for the whole benchmark, so that another heavy job
+on this machine does not run alongside: do not wrap it in ``flock`` on the same file yourself (it would wait
+for itself). The kernel-box mode is unchanged and takes no lock.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -39,10 +82,14 @@ from pathlib import Path
 import yaml
 from links_benchmark import RECAP, BenchmarkError, log, markdown_table, tail
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'lab'))
+from underlay_lab import Lab, remove_leftovers  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / '.venv' / 'bin' / 'python'
 LABCTL = [str(PYTHON), str(REPO / 'lab' / 'labctl.py'), '--name', 'ulfleet']
 WORKDIR = REPO / '.cache' / 'bench-fleet'
+HEAVY_LOCK = '/tmp/underlay-heavy.lock'
 SKIPPED = re.compile(r'^(?P<host>\S+)\s+:.*\sskipped=(?P<skipped>\d+)', re.MULTILINE)
 
 # Read back inside the lab: per namespace, how many VLAN and macvlan links it has.
@@ -170,20 +217,285 @@ def report(meta, record, sizes):
     ])
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Host-kernel mode: N lab hosts as namespaces on this kernel, one untagged macvlan segment
+# ---------------------------------------------------------------------------------------------------------------
+
+HOST_PREFIX = 'ulbench-fleet-%d-' % os.getpid()
+HOST_WORKDIR = REPO / '.cache' / 'bench-fleet-host'
+ROUTER = '172.28.0.1'
+MAX_HOSTS = 244  # uplinks 172.28.0.10 to .253 on the router's /24
+# Untagged: no vlan_id. A /20 with a /21 pool in slices of 8: room for 256 hosts' ranges and shims.
+LAN = {'name': 'lan', 'subnet': '172.28.64.0/20', 'gateway': '172.28.64.1', 'container_pool': '172.28.72.0/21',
+       'host_range_size': 8}
+VERIFY_TASKS = ("Gather the fleet's endpoints for the verification, once",
+                "Ping between the fleet's endpoints and compare with what the plan expects")
+# profile_tasks' summary line: "<task name> ------- 1.23s" (the dashes fill to the terminal's width).
+TASK_TIME = re.compile(r'^(?P<name>.*?) -* (?P<seconds>\d+\.\d\d)s$')
+
+
+def host_names(hosts):
+    return ['h%d' % i for i in range(1, hosts + 1)]
+
+
+def build_host_lab(hosts):
+    """The switch (bridge br0 with the router's address) and ``hosts`` lab hosts with a default route via it."""
+    lab = Lab(HOST_PREFIX)
+    try:
+        lab.up_switch(address='%s/24' % ROUTER)
+        for number, name in enumerate(host_names(hosts), start=10):
+            lab.add_host(name, address='172.28.0.%d/24' % number, gateway=ROUTER)
+    except BaseException:
+        lab.teardown()
+        raise
+    return lab
+
+
+def write_host_inventory(path, lab):
+    """As tests/integration/test_site_playbook.py's ``inventory()``: the hosts are the namespaces' names."""
+    path.mkdir(parents=True, exist_ok=True)
+    hosts = {namespace: {'underlay_workloads': 'netns'} for _, namespace in sorted(lab.hosts.items())}
+    inventory = {'all': {'vars': {'ansible_connection': 'underlay.network.netns',
+                                  'ansible_python_interpreter': str(PYTHON),
+                                  'underlay_fleet': {'trunk': 'eth0', 'segments': [LAN]},
+                                  'underlay_persistence': 'none', 'verify_report_path': ''},
+                         'children': {'underlay_hosts': {'hosts': hosts}}}}
+    (path / 'hosts.yml').write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return path / 'hosts.yml'
+
+
+def task_times(stdout):
+    """profile_tasks' summary (in execution order): [(task name, seconds)]."""
+    _, sep, summary = stdout.rpartition('TASKS RECAP')
+    if not sep:
+        raise BenchmarkError('no profile_tasks summary in the output:\n%s' % tail(stdout))
+    return [(m['name'], float(m['seconds'])) for m in map(TASK_TIME.match, summary.splitlines()) if m]
+
+
+def verification_seconds(times):
+    tasks = [(name, seconds) for name, seconds in times
+             if name in VERIFY_TASKS or name.split(' : ')[0].endswith('verify')]
+    found = {name for name, _ in tasks}
+    if not all(name in found for name in VERIFY_TASKS) or len(tasks) <= len(VERIFY_TASKS):
+        raise BenchmarkError('the verification tasks are not all in the timing summary: %s' % sorted(found))
+    return sum(seconds for _, seconds in tasks)
+
+
+def host_site(inventory, forks, log_path):
+    """One timed site.yml run on this kernel: seconds, recap, verification seconds, peak RSS (bytes), output."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_PIPELINING='True', ANSIBLE_RETRY_FILES_ENABLED='False',
+               ANSIBLE_CALLBACKS_ENABLED='ansible.posix.profile_tasks', PROFILE_TASKS_SORT_ORDER='none',
+               PROFILE_TASKS_TASK_OUTPUT_LIMIT='all',
+               PATH='%s:%s' % (PYTHON.parent, os.environ.get('PATH', '')))
+    argv = [str(PYTHON.parent / 'ansible-playbook'), '-i', str(inventory), '-f', str(forks),
+            str(REPO / 'playbooks' / 'site.yml')]
+    with open(log_path, 'w+') as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        try:
+            # wait4 on this one child: its rusage covers the whole tree it waited for (ru_maxrss in KiB).
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        stdout = out.read()
+    recap = {m['host']: {k: int(m[k]) for k in ('ok', 'changed', 'unreachable', 'failed')}
+             for m in RECAP.finditer(stdout)}
+    for m in SKIPPED.finditer(stdout):
+        if m['host'] in recap:
+            recap[m['host']]['skipped'] = int(m['skipped'])
+    if proc.returncode or not recap or any(r['failed'] or r['unreachable'] for r in recap.values()):
+        raise BenchmarkError('site.yml failed (%d), output in %s:\n%s' % (proc.returncode, log_path, tail(stdout)))
+    return seconds, recap, verification_seconds(task_times(stdout)), usage.ru_maxrss * 1024
+
+
+def our_namespaces():
+    return sorted(name for name in subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True,
+                                                  check=True).stdout.split() if name.startswith(HOST_PREFIX))
+
+
+def measure_host(sizes, forks_list, runs):
+    """Every (N, forks) once per repetition, in turn; the lab is built afresh for each (not timed)."""
+    if max(sizes) > MAX_HOSTS:
+        raise BenchmarkError('at most %d lab hosts (the uplinks share one /24)' % MAX_HOSTS)
+    HOST_WORKDIR.mkdir(parents=True, exist_ok=True)
+    record = []
+    for rep in range(runs):
+        for hosts in sizes:
+            for forks in forks_list:
+                build = time.perf_counter()
+                lab = build_host_lab(hosts)
+                try:
+                    built = time.perf_counter() - build
+                    log('hosts %d, forks %d, run %d: lab built in %.1f s' % (hosts, forks, rep + 1, built))
+                    inventory = write_host_inventory(HOST_WORKDIR / ('inventory-%d' % hosts), lab)
+                    for phase in ('first', 'rerun'):
+                        log_path = HOST_WORKDIR / ('site-%d-%d-%s.log' % (hosts, forks, phase))
+                        seconds, recap, verify, rss = host_site(inventory, forks, log_path)
+                        if set(recap) != set(lab.hosts.values()):
+                            raise BenchmarkError('the recap has hosts %s, the lab %s'
+                                                 % (sorted(recap), sorted(lab.hosts.values())))
+                        changed = sorted(host for host, counts in recap.items() if counts['changed'])
+                        if phase == 'first' and len(changed) != hosts:
+                            raise BenchmarkError('the first converge changed only %s' % changed)
+                        if phase == 'rerun' and changed:
+                            raise BenchmarkError('the re-run changed %s' % changed)
+                        tasks = sorted({counts['ok'] + counts.get('skipped', 0) for counts in recap.values()})
+                        record.append({'hosts': hosts, 'forks': forks, 'phase': phase, 'rep': rep,
+                                       'seconds': seconds, 'verify_seconds': verify, 'peak_rss_bytes': rss,
+                                       'tasks_per_host': tasks})
+                        log('hosts %d, forks %d, run %d, %s: %.1f s (%.3f s per host), verification %.1f s, '
+                            'peak RSS %.0f MiB, tasks per host %s' % (hosts, forks, rep + 1, phase, seconds,
+                                                                      seconds / hosts, verify, rss / 2**20, tasks))
+                finally:
+                    lab.teardown()
+    return record
+
+
+def host_ratios(record, forks, phase, key, top, bottom):
+    """Per repetition: (key per host at N=top) / (key per host at N=bottom); their median."""
+    ratios = []
+    for rep in sorted({r['rep'] for r in record}):
+        cell = {r['hosts']: r[key] / r['hosts'] for r in record
+                if r['rep'] == rep and r['forks'] == forks and r['phase'] == phase}
+        ratios.append(cell[top] / cell[bottom])
+    return statistics.median(ratios)
+
+
+def host_targets(record, sizes, forks_list):
+    small, large = min(sizes), max(sizes)
+    targets = []
+    for forks in forks_list:
+        for phase, what in (('first', 'first converge'), ('rerun', 're-run')):
+            ratio = host_ratios(record, forks, phase, 'seconds', large, small)
+            targets.append(('forks %d: %s seconds per host at %d hosts within 1.25x of %d hosts'
+                            % (forks, what, large, small), '%.2fx' % ratio, ratio <= 1.25))
+        for hosts in sizes:
+            ratio = statistics.median(
+                next(r['seconds'] for r in record if r['rep'] == rep and r['forks'] == forks
+                     and r['hosts'] == hosts and r['phase'] == 'rerun')
+                / next(r['seconds'] for r in record if r['rep'] == rep and r['forks'] == forks
+                       and r['hosts'] == hosts and r['phase'] == 'first')
+                for rep in sorted({r['rep'] for r in record}))
+            targets.append(('forks %d: re-run <= 0.7x first converge at %d hosts' % (forks, hosts),
+                            '%.2fx' % ratio, ratio <= 0.7))
+        ratio = host_ratios(record, forks, 'first', 'verify_seconds', large, small)
+        targets.append(('forks %d: verification (first converge) per host at %d hosts under 2x of %d hosts'
+                        % (forks, large, small), '%.2fx' % ratio, ratio < 2))
+    peak = max(r['peak_rss_bytes'] for r in record if r['hosts'] == large)
+    targets.append(('controller peak memory at %d hosts under 1 GiB' % large, '%.0f MiB' % (peak / 2**20),
+                    peak < 2**30))
+    return targets
+
+
+def host_report(meta, record, sizes, forks_list):
+    def median(hosts, forks, phase, key):
+        return statistics.median(r[key] for r in record
+                                 if r['hosts'] == hosts and r['forks'] == forks and r['phase'] == phase)
+
+    rows = []
+    for hosts in sizes:
+        for forks in forks_list:
+            first, rerun = median(hosts, forks, 'first', 'seconds'), median(hosts, forks, 'rerun', 'seconds')
+            verify_first = median(hosts, forks, 'first', 'verify_seconds')
+            verify_rerun = median(hosts, forks, 'rerun', 'verify_seconds')
+            tasks = sorted({t for r in record if r['hosts'] == hosts and r['forks'] == forks
+                            for t in r['tasks_per_host']})
+            peak = max(r['peak_rss_bytes'] for r in record if r['hosts'] == hosts and r['forks'] == forks)
+            rows.append([str(hosts), str(forks), '%.1f' % first, '%.1f' % rerun,
+                         '%.1f / %.1f' % (verify_first, verify_rerun), '%.3f' % (first / hosts),
+                         '%.3f' % (rerun / hosts), '%.3f' % (verify_first / hosts), '%.0f' % (peak / 2**20),
+                         ', '.join(map(str, tasks))])
+    table = markdown_table(['hosts', 'forks', 'first converge (s)', 'no-change re-run (s)',
+                            'verification, first / re-run (s)', 'first per host (s)', 're-run per host (s)',
+                            'verification per host (s)', 'controller peak RSS (MiB)', 'tasks per host'], rows)
+    targets = host_targets(record, sizes, forks_list)
+    target_rows = [[name, value, 'MET' if met else 'MISSED'] for name, value, met in targets]
+    return '\n'.join([
+        '# underlay.network: fleet benchmark on the host kernel (site.yml)', '',
+        '- Date: %s' % meta['date'],
+        '- Machine: %s CPUs, kernel %s; the lab: network namespaces on this kernel (lab/underlay_lab.py)'
+        % (meta['cpus'], meta['kernel']),
+        '- One untagged macvlan segment, netns workloads, site.yml with its verification; hosts %s, forks %s; '
+        'median of %d interleaved runs per cell' % (meta['hosts'], meta['forks'], meta['runs']),
+        '- Collection: %s' % meta['collection'], '',
+        table, '',
+        'Verification: the wall time of its tasks (gather the endpoints once, the verify role: plan once, ping per '
+        'host, report), from ansible.posix.profile_tasks in the same runs. Controller peak RSS: ru_maxrss of the '
+        'ansible-playbook process tree (the largest single process), highest of the runs. Tasks per host: ok + '
+        'skipped from the recap (the host that runs the run_once tasks has more).', '',
+        markdown_table(['target (ratios within one run, median over runs)', 'value', 'result'], target_rows), '',
+    ])
+
+
+def main_host(args, meta):
+    sizes, forks_list = args.hosts or [10, 50, 100, 200], args.forks or [10, 25]
+    meta.update(hosts=sizes, forks=forks_list, lab='host')
+    output = args.output or REPO / 'benchmarks' / 'results' / 'fleet_host.md'
+    remove_leftovers(HOST_PREFIX)
+    with open(HEAVY_LOCK, 'a') as lock:
+        log('fleet_benchmark: waiting for %s' % HEAVY_LOCK)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            record = measure_host(sizes, forks_list, args.runs)
+        except BenchmarkError as exc:
+            log('fleet_benchmark: ABORTED, nothing reported: %s' % exc)
+            return 1
+        except KeyboardInterrupt:
+            log('fleet_benchmark: interrupted, nothing reported')
+            return 130
+        finally:
+            remove_leftovers(HOST_PREFIX)
+            left = our_namespaces()
+            if left:
+                log('fleet_benchmark: namespaces left behind: %s' % left)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    if left:
+        return 1
+    text = host_report(meta, record, sizes, forks_list)
+    print(text)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'runs': record}, indent=1) + '\n')
+    log('wrote %s and %s' % (output, output.with_suffix('.json')))
+    return 0
+
+
+def numbers(text):
+    return [int(x) for x in text.split(',')]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--hosts', type=int, default=10)
-    parser.add_argument('--forks', type=int, default=10)
-    parser.add_argument('--segments', default='1,4,8', type=lambda s: [int(x) for x in s.split(',')])
+    parser.add_argument('--lab', choices=('box', 'host'), default='box',
+                        help='box: the embedded lab (labctl, the kernel box without VLANs here), segments grow; '
+                             'host: namespaces on this kernel, one untagged segment, the fleet grows')
+    parser.add_argument('--hosts', type=numbers, help='box: one number (10); host: a list (10,50,100,200)')
+    parser.add_argument('--forks', type=numbers, help='box: one number (10); host: a list (10,25)')
+    parser.add_argument('--segments', default='1,4,8', type=numbers, help='box mode only')
     parser.add_argument('--runs', type=int, default=3)
-    parser.add_argument('--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'fleet.md')
+    parser.add_argument('--output', type=Path, help='the .md (the .json beside it); default benchmarks/results/'
+                                                    'fleet.md (box) or fleet_host.md (host)')
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit('fleet_benchmark: needs root (network namespaces)')
     git = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
     meta = {'date': datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'), 'cpus': os.cpu_count(),
-            'kernel': platform.release(), 'hosts': args.hosts, 'forks': args.forks, 'runs': args.runs,
-            'collection': 'git %s' % git.stdout.strip()}
+            'kernel': platform.release(), 'runs': args.runs, 'collection': 'git %s' % git.stdout.strip()}
+    if args.lab == 'host':
+        return main_host(args, meta)
+    for name in ('hosts', 'forks'):
+        value = getattr(args, name) or [10]
+        if len(value) != 1:
+            parser.error('--%s takes one number with --lab box' % name)
+        setattr(args, name, value[0])
+    meta = {'date': meta['date'], 'cpus': meta['cpus'], 'kernel': meta['kernel'], 'hosts': args.hosts,
+            'forks': args.forks, 'runs': args.runs, 'collection': meta['collection']}
+    output = args.output or REPO / 'benchmarks' / 'results' / 'fleet.md'
     try:
         record = measure(args.hosts, args.forks, args.segments, args.runs)
     except BenchmarkError as exc:
@@ -196,10 +508,10 @@ def main(argv=None):
         labctl('down', check=False)
     text = report(meta, record, args.segments)
     print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    args.output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'runs': record}, indent=1) + '\n')
-    log('wrote %s and %s' % (args.output, args.output.with_suffix('.json')))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'runs': record}, indent=1) + '\n')
+    log('wrote %s and %s' % (output, output.with_suffix('.json')))
     return 0
 
 

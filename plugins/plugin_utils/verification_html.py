@@ -254,7 +254,7 @@ def _grid(model):
         if probe.get('from') in host_of:  # else from an endpoint the model does not list
             cells.setdefault((host_of[probe['from']], probe.get('to_segment')), []).append(probe)
     parts = ['<section id="grid">', '<h2>At a glance: hosts \u00d7 target segments</h2>',
-             '<p>Each cell: the probes from the host\u2019s endpoints to targets on the segment, as expected of '
+             '<p>Each cell: the probes from the host&#39;s endpoints to targets on the segment, as expected of '
              'all (hover for details). Red: a mismatch there; amber: something could not be checked; green: all '
              'as expected, some reached; blue-grey: all as expected, isolated.</p>', _legend()]
     if not hosts or not segments:

@@ -145,7 +145,8 @@ def test_probes_run_concurrently(fleet, on_h1):
     assert not one_by_one.failed, one_by_one
     parallel_time, serial_time = durations(run)
     assert parallel_time < 8, 'the 20 probes took %.1f s: they did not run concurrently' % parallel_time
-    assert serial_time >= 3, 'three 1 s probes one at a time took %.1f s: they did not wait' % serial_time
+    # ping's 1 s deadline can end a hair early: 3 waits measure 2.99 s, while running together would take ~1 s.
+    assert serial_time >= 2.5, 'three 1 s probes one at a time took %.2f s: they did not wait' % serial_time
 
 
 def test_bad_input_fails_naming_the_probe_and_the_fix(lab, fleet, on_h1):

@@ -91,7 +91,7 @@ SEGMENTS = [
 ]
 
 
-@pytest.mark.parametrize('raw, reserved', SEGMENTS, ids=[raw['name'] for raw, _ in SEGMENTS])
+@pytest.mark.parametrize('raw, reserved', SEGMENTS, ids=[segment[0]['name'] for segment in SEGMENTS])
 def test_lookups_agree_with_the_flattened_addresses(raw, reserved):
     segment = parse_segment(raw, 0)
     segment.reserve({IPAddress(address): ('h1', 'protected') for address in reserved})

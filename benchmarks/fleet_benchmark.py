@@ -432,6 +432,28 @@ def host_report(meta, record, sizes, forks_list):
     ])
 
 
+def measured(measure_runs, clean_up):
+    """(record, 0) from ``measure_runs()``, or (None, exit status) when it aborted; ``clean_up`` always runs."""
+    try:
+        return measure_runs(), 0
+    except BenchmarkError as exc:
+        log('fleet_benchmark: ABORTED, nothing reported: %s' % exc)
+        return None, 1
+    except KeyboardInterrupt:
+        log('fleet_benchmark: interrupted, nothing reported')
+        return None, 130
+    finally:
+        clean_up()
+
+
+def write_results(text, output, meta, record):
+    print(text)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'runs': record}, indent=1) + '\n')
+    log('wrote %s and %s' % (output, output.with_suffix('.json')))
+
+
 def main_host(args, meta):
     sizes, forks_list = args.hosts or [10, 50, 100, 200], args.forks or [10, 25]
     meta.update(hosts=sizes, forks=forks_list, lab='host')
@@ -441,27 +463,17 @@ def main_host(args, meta):
         log('fleet_benchmark: waiting for %s' % HEAVY_LOCK)
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            record = measure_host(sizes, forks_list, args.runs)
-        except BenchmarkError as exc:
-            log('fleet_benchmark: ABORTED, nothing reported: %s' % exc)
-            return 1
-        except KeyboardInterrupt:
-            log('fleet_benchmark: interrupted, nothing reported')
-            return 130
-        finally:
-            remove_leftovers(HOST_PREFIX)
+            record, status = measured(lambda: measure_host(sizes, forks_list, args.runs),
+                                      lambda: remove_leftovers(HOST_PREFIX))
             left = our_namespaces()
-            if left:
-                log('fleet_benchmark: namespaces left behind: %s' % left)
+        finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     if left:
+        log('fleet_benchmark: namespaces left behind: %s' % left)
         return 1
-    text = host_report(meta, record, sizes, forks_list)
-    print(text)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text)
-    output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'runs': record}, indent=1) + '\n')
-    log('wrote %s and %s' % (output, output.with_suffix('.json')))
+    if status:
+        return status
+    write_results(host_report(meta, record, sizes, forks_list), output, meta, record)
     return 0
 
 
@@ -496,24 +508,12 @@ def main(argv=None):
     meta = {'date': meta['date'], 'cpus': meta['cpus'], 'kernel': meta['kernel'], 'hosts': args.hosts,
             'forks': args.forks, 'runs': args.runs, 'collection': meta['collection']}
     output = args.output or REPO / 'benchmarks' / 'results' / 'fleet.md'
-    try:
-        record = measure(args.hosts, args.forks, args.segments, args.runs)
-    except BenchmarkError as exc:
-        log('fleet_benchmark: ABORTED, nothing reported: %s' % exc)
-        return 1
-    except KeyboardInterrupt:
-        log('fleet_benchmark: interrupted, nothing reported')
-        return 130
-    finally:
-        labctl('down', check=False)
-    text = report(meta, record, args.segments)
-    print(text)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text)
-    output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'runs': record}, indent=1) + '\n')
-    log('wrote %s and %s' % (output, output.with_suffix('.json')))
+    record, status = measured(lambda: measure(args.hosts, args.forks, args.segments, args.runs),
+                              lambda: labctl('down', check=False))
+    if status:
+        return status
+    write_results(report(meta, record, args.segments), output, meta, record)
     return 0
-
 
 if __name__ == '__main__':
     sys.exit(main())

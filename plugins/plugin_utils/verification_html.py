@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import html
 
+from ansible_collections.underlay.network.plugins.plugin_utils.verification_plan import plural
+
 MATRIX_LIMIT = 80  # endpoints: above this, the pair matrix is left out
 TOOLTIP_NAMES = 10  # pairs a grid cell's tooltip names, per kind of problem
 
@@ -79,10 +81,6 @@ def _e(value):
     return '' if value is None else html.escape(str(value), quote=True)
 
 
-def _plural(count, word, plural=None):
-    return '%d %s' % (count, word if count == 1 else (plural or word + 's'))
-
-
 def _outcome(probe):
     if probe.get('result') in UNCHECKED_RESULTS:
         return 'unchecked'
@@ -110,23 +108,23 @@ def _header(model, counts):
     mode = model.get('mode')
     if mode == 'sampled':
         mode_text = 'Mode: sampled, seed %s, %s per endpoint and segment' % (
-            model.get('seed'), _plural(int(model.get('sample') or 0), 'probe'))
+            model.get('seed'), plural(int(model.get('sample') or 0), 'probe'))
     else:
         mode_text = 'Mode: %s' % mode
     mismatches = counts.get('mismatches', 0)
     unchecked = counts.get('not_run', 0) + counts.get('not_probed', 0)
     if mismatches:
-        verdict = '<p class="verdict bad">%s: see below.</p>' % _e(_plural(mismatches, 'mismatch', 'mismatches'))
+        verdict = '<p class="verdict bad">%s: see below.</p>' % _e(plural(mismatches, 'mismatch', 'mismatches'))
     elif unchecked:
         verdict = '<p class="verdict">No mismatches, but %s could not be checked.</p>' % _e(
-            _plural(unchecked, 'probe'))
+            plural(unchecked, 'probe'))
     else:
         verdict = '<p class="verdict good">No mismatches: every probe as expected.</p>'
     sentence = '%s, %s in the matrix. %d probed: %d reached as expected, %d isolated as expected, ' \
                '%d with any result allowed, %s; %d not run, %d not probed.' % (
-                   _plural(counts.get('endpoints', 0), 'endpoint'), _plural(counts.get('pairs', 0), 'pair'),
+                   plural(counts.get('endpoints', 0), 'endpoint'), plural(counts.get('pairs', 0), 'pair'),
                    counts.get('probed', 0), counts.get('reached_ok', 0), counts.get('isolated_ok', 0),
-                   counts.get('any', 0), _plural(mismatches, 'mismatch', 'mismatches'), counts.get('not_run', 0),
+                   counts.get('any', 0), plural(mismatches, 'mismatch', 'mismatches'), counts.get('not_run', 0),
                    counts.get('not_probed', 0))
     parts = ['<header id="summary">', '<h1>%s</h1>' % _e(model.get('title')),
              '<p>Generated: %s</p>' % _e(model.get('generated')), '<p>%s</p>' % _e(mode_text), verdict,
@@ -231,7 +229,7 @@ def _grid_cell(host, segment, probes):
     ok = sum(len(by_outcome[name]) for name in ('ok-reach', 'ok-isolated', 'ok-any'))
     title = '%s -> %s: %s as expected of %d (%d reached, %d isolated, %d any result); %s; %d could not be checked' \
         % (host, segment, ok, len(probes), len(by_outcome['ok-reach']), len(by_outcome['ok-isolated']),
-           len(by_outcome['ok-any']), _plural(len(by_outcome['mismatch']), 'mismatch', 'mismatches'),
+           len(by_outcome['ok-any']), plural(len(by_outcome['mismatch']), 'mismatch', 'mismatches'),
            len(by_outcome['unchecked']))
     if by_outcome['mismatch']:
         title += '. Mismatches: %s' % _names(by_outcome['mismatch'])

@@ -54,8 +54,17 @@ def _fail(who, message):
     raise VerificationError('%s: %s' % (who, message))
 
 
-def _plural(count, word, plural=None):
-    return '%d %s' % (count, word if count == 1 else (plural or word + 's'))
+def plural(count, word, many=None):
+    """'1 probe', '1,024 probes': a count and its noun, for messages and reports."""
+    return '{:,} {}'.format(count, word if count == 1 else (many or word + 's'))
+
+
+def _unknown_keys(who, label, mapping, keys, names=None):
+    """Fail naming the keys of ``mapping`` that are not in ``keys`` (spelt ``names`` in the message)."""
+    unknown = sorted(str(key) for key in mapping if key not in keys)
+    if unknown:
+        _fail(who, '%s: unknown key%s %s; the keys are %s' % (
+            label, 's' if len(unknown) > 1 else '', ', '.join(unknown), names or ', '.join(keys)))
 
 
 def _endpoint(who, position, endpoint):
@@ -68,10 +77,7 @@ def _endpoint(who, position, endpoint):
     def fail(msg):
         _fail(who, '%s: %s' % (label, msg))
 
-    unknown = sorted(str(key) for key in endpoint if key not in ENDPOINT_KEYS)
-    if unknown:
-        plural = 's' if len(unknown) > 1 else ''
-        fail('unknown key%s %s; the keys are %s' % (plural, ', '.join(unknown), ', '.join(ENDPOINT_KEYS)))
+    _unknown_keys(who, label, endpoint, ENDPOINT_KEYS)
     for key in REQUIRED_KEYS:
         value = endpoint.get(key)
         if not isinstance(value, str) or not value.strip():
@@ -127,10 +133,7 @@ def check_overrides(overrides, names, who):
         label = 'override %d' % position
         if not isinstance(override, Mapping):
             _fail(who, '%s is a %s, not a dictionary' % (label, type(override).__name__))
-        unknown = sorted(str(key) for key in override if key not in OVERRIDE_KEYS)
-        if unknown:
-            _fail(who, '%s: unknown key%s %s; the keys are from, to and expect'
-                  % (label, 's' if len(unknown) > 1 else '', ', '.join(unknown)))
+        _unknown_keys(who, label, override, OVERRIDE_KEYS, 'from, to and expect')
         for key in ('from', 'to'):
             if not isinstance(override.get(key), str) or not override[key]:
                 _fail(who, '%s: %s is required, an endpoint name or a pattern (host1/*)' % (label, key))
@@ -213,10 +216,7 @@ def _gateways(gateways, segments, names, who):
         label = 'gateway %d' % position
         if not isinstance(gateway, Mapping):
             _fail(who, '%s is a %s, not a dictionary' % (label, type(gateway).__name__))
-        unknown = sorted(str(key) for key in gateway if key not in GATEWAY_KEYS)
-        if unknown:
-            _fail(who, '%s: unknown key%s %s; the keys are %s' % (
-                label, 's' if len(unknown) > 1 else '', ', '.join(unknown), ', '.join(GATEWAY_KEYS)))
+        _unknown_keys(who, label, gateway, GATEWAY_KEYS)
         segment = gateway.get('segment')
         if segment not in segments:
             _fail(who, "%s: segment %r has no endpoints; the segments are %s"

@@ -17,6 +17,7 @@ from ansible_collections.underlay.network.plugins.plugin_utils.verification_html
 from ansible_collections.underlay.network.plugins.plugin_utils.verification_plan import (
     SEPARATOR,
     VerificationError,
+    plural,
 )
 
 WORDS = {'reach': 'reached', 'isolated': 'not reached', 'any': 'any'}
@@ -25,11 +26,7 @@ NOT_PROBED = 'not probed'
 NOT_RUN = 'not run'
 
 
-def _plural(count, word, plural=None):
-    return '{:,} {}'.format(count, word if count == 1 else (plural or word + 's'))
-
-
-def _result_of(probe, result):
+def _result_of(result):
     """(result word, ok, detail) of one planned probe and its result (None: its host never ran it)."""
     if result is None:
         return NOT_PROBED, False, ''
@@ -87,7 +84,7 @@ def verification_report(results, plan, fleet_plan=None, title='underlay.network 
         for probe in plan['probes'][host]:
             source_name, target_name = probe['name'].split(SEPARATOR, 1)
             source, target = endpoint_of[source_name], endpoint_of[target_name]
-            word, ok, detail = _result_of(probe, by_name.get(probe['name']))
+            word, ok, detail = _result_of(by_name.get(probe['name']))
             if word == NOT_PROBED:
                 missing_hosts[host] = missing_hosts.get(host, 0) + 1
             entry = {'from': source_name, 'to': target_name, 'address': probe['target'],
@@ -130,11 +127,11 @@ def _note(plan, counts, missing_hosts):
     if plan['mode'] == 'sampled':
         sentences.append('Sampled: %s of %s were probed, the other %s were not (verify_mode: full probes every '
                          'pair; verify_seed draws another sample).' % (
-                             '{:,}'.format(counts['planned']), _plural(counts['pairs'], 'pair'),
+                             '{:,}'.format(counts['planned']), plural(counts['pairs'], 'pair'),
                              '{:,}'.format(max(counts['pairs'] - counts['planned'], 0))))
     if missing_hosts:
         sentences.append('%s of %s never ran (not in the play, or failed before probing): %s.' % (
-            _plural(sum(missing_hosts.values()), 'probe'), _plural(len(missing_hosts), 'host'),
+            plural(sum(missing_hosts.values()), 'probe'), plural(len(missing_hosts), 'host'),
             ', '.join('%s (%d)' % (host, count) for host, count in sorted(missing_hosts.items()))))
     return ' '.join(sentences)
 
@@ -144,10 +141,10 @@ def _console(plan, counts, blocks, failed, note):
     mode = plan['mode']
     if mode == 'sampled':
         mode = 'sampled, seed %s, %s per endpoint and segment' % (plan.get('seed'),
-                                                                  _plural(plan.get('sample') or 0, 'target'))
+                                                                  plural(plan.get('sample') or 0, 'target'))
     lines = ['%s, %s (%s): %s, %s.' % (
-        _plural(counts['endpoints'], 'endpoint'), _plural(counts['pairs'], 'pair'), mode,
-        _plural(counts['planned'], 'probe'), _plural(counts['mismatches'], 'mismatch', 'mismatches'))]
+        plural(counts['endpoints'], 'endpoint'), plural(counts['pairs'], 'pair'), mode,
+        plural(counts['planned'], 'probe'), plural(counts['mismatches'], 'mismatch', 'mismatches'))]
     width = max([len(block['from_segment']) + len(block['to_segment']) for block in blocks] + [10]) + 4
     for block in blocks:
         lines.append('%-*s probes %6d  reached %6d  isolated %6d  any %4d  mismatches %4d  not run %4d  '
@@ -166,10 +163,10 @@ def _console(plan, counts, blocks, failed, note):
 def _summary(counts, problems, failed, missing_hosts):
     """One sentence for the play's verdict."""
     if not problems:
-        return 'All %s behaved as expected.' % _plural(counts['planned'], 'probe')
+        return 'All %s behaved as expected.' % plural(counts['planned'], 'probe')
     parts = []
     if counts['mismatches']:
-        parts.append(_plural(counts['mismatches'], 'mismatch', 'mismatches'))
+        parts.append(plural(counts['mismatches'], 'mismatch', 'mismatches'))
     if counts['not_run']:
         parts.append('%d could not run' % counts['not_run'])
     if counts['not_probed']:
@@ -177,5 +174,5 @@ def _summary(counts, problems, failed, missing_hosts):
     first = '; '.join('%s -> %s: %s, expected %s' % (
         entry['from'], entry['to'], entry['result'], WORDS[entry['expect']]) for entry in failed[:5])
     return '%s of %s did not behave as expected (%s)%s' % (
-        _plural(problems, 'probe'), '{:,}'.format(counts['planned']), ', '.join(parts),
+        plural(problems, 'probe'), '{:,}'.format(counts['planned']), ', '.join(parts),
         ': %s%s' % (first, '; ...' if len(failed) > 5 else '') if first else '')

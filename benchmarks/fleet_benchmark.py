@@ -90,6 +90,7 @@ PYTHON = REPO / '.venv' / 'bin' / 'python'
 LABCTL = [str(PYTHON), str(REPO / 'lab' / 'labctl.py'), '--name', 'ulfleet']
 WORKDIR = REPO / '.cache' / 'bench-fleet'
 HEAVY_LOCK = '/tmp/underlay-heavy.lock'
+TOP_TASKS = 12  # the report's "where the time goes" names this many tasks, the rest in one line
 SKIPPED = re.compile(r'^(?P<host>\S+)\s+:.*\sskipped=(?P<skipped>\d+)', re.MULTILINE)
 
 # Read back inside the lab: per namespace, how many VLAN and macvlan links it has.
@@ -282,7 +283,7 @@ def verification_seconds(times):
 
 
 def host_site(inventory, forks, log_path):
-    """One timed site.yml run on this kernel: seconds, recap, verification seconds, peak RSS (bytes), output."""
+    """One timed site.yml run on this kernel: seconds, recap, verification seconds, peak RSS (bytes), task times."""
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_PIPELINING='True', ANSIBLE_RETRY_FILES_ENABLED='False',
                ANSIBLE_CALLBACKS_ENABLED='ansible.posix.profile_tasks', PROFILE_TASKS_SORT_ORDER='none',
                PROFILE_TASKS_TASK_OUTPUT_LIMIT='all',
@@ -310,7 +311,8 @@ def host_site(inventory, forks, log_path):
             recap[m['host']]['skipped'] = int(m['skipped'])
     if proc.returncode or not recap or any(r['failed'] or r['unreachable'] for r in recap.values()):
         raise BenchmarkError('site.yml failed (%d), output in %s:\n%s' % (proc.returncode, log_path, tail(stdout)))
-    return seconds, recap, verification_seconds(task_times(stdout)), usage.ru_maxrss * 1024
+    times = task_times(stdout)
+    return seconds, recap, verification_seconds(times), usage.ru_maxrss * 1024, times
 
 
 def our_namespaces():
@@ -335,7 +337,7 @@ def measure_host(sizes, forks_list, runs):
                     inventory = write_host_inventory(HOST_WORKDIR / ('inventory-%d' % hosts), lab)
                     for phase in ('first', 'rerun'):
                         log_path = HOST_WORKDIR / ('site-%d-%d-%s.log' % (hosts, forks, phase))
-                        seconds, recap, verify, rss = host_site(inventory, forks, log_path)
+                        seconds, recap, verify, rss, times = host_site(inventory, forks, log_path)
                         if set(recap) != set(lab.hosts.values()):
                             raise BenchmarkError('the recap has hosts %s, the lab %s'
                                                  % (sorted(recap), sorted(lab.hosts.values())))
@@ -347,7 +349,7 @@ def measure_host(sizes, forks_list, runs):
                         tasks = sorted({counts['ok'] + counts.get('skipped', 0) for counts in recap.values()})
                         record.append({'hosts': hosts, 'forks': forks, 'phase': phase, 'rep': rep,
                                        'seconds': seconds, 'verify_seconds': verify, 'peak_rss_bytes': rss,
-                                       'tasks_per_host': tasks})
+                                       'tasks_per_host': tasks, 'task_seconds': times})
                         log('hosts %d, forks %d, run %d, %s: %.1f s (%.3f s per host), verification %.1f s, '
                             'peak RSS %.0f MiB, tasks per host %s' % (hosts, forks, rep + 1, phase, seconds,
                                                                       seconds / hosts, verify, rss / 2**20, tasks))
@@ -392,6 +394,29 @@ def host_targets(record, sizes, forks_list):
     return targets
 
 
+def time_by_task(record, hosts, forks):
+    """Where the time goes at (hosts, forks): per task (profile_tasks' name, repeats summed), the median seconds
+    of the first converge and of the re-run, largest first."""
+    def medians(phase):
+        runs = []
+        for r in record:
+            if (r['hosts'], r['forks'], r['phase']) == (hosts, forks, phase):
+                per_task = {}
+                for name, seconds in r['task_seconds']:
+                    per_task[name] = per_task.get(name, 0.0) + seconds
+                runs.append(per_task)
+        return {name: statistics.median(run.get(name, 0.0) for run in runs) for name in set().union(*runs)}
+
+    first, rerun = medians('first'), medians('rerun')
+    names = sorted(set(first) | set(rerun), key=lambda name: -(first.get(name, 0) + rerun.get(name, 0)))
+    rows = [[name, '%.1f' % first.get(name, 0), '%.1f' % rerun.get(name, 0)] for name in names[:TOP_TASKS]]
+    rest = names[TOP_TASKS:]
+    if rest:
+        rows.append(['the %d other tasks' % len(rest), '%.1f' % sum(first.get(name, 0) for name in rest),
+                     '%.1f' % sum(rerun.get(name, 0) for name in rest)])
+    return rows
+
+
 def host_report(meta, record, sizes, forks_list):
     def median(hosts, forks, phase, key):
         return statistics.median(r[key] for r in record
@@ -429,6 +454,11 @@ def host_report(meta, record, sizes, forks_list):
         'ansible-playbook process tree (the largest single process), highest of the runs. Tasks per host: ok + '
         'skipped from the recap (the host that runs the run_once tasks has more).', '',
         markdown_table(['target (ratios within one run, median over runs)', 'value', 'result'], target_rows), '',
+        '## Where the time goes at %d hosts, forks %d' % (max(sizes), max(forks_list)), '',
+        'Per task, from ansible.posix.profile_tasks (a task counts from its start to the next task\'s start; '
+        'the tasks of an included role are under the role\'s name), median seconds over the runs.', '',
+        markdown_table(['task', 'first converge (s)', 'no-change re-run (s)'],
+                       time_by_task(record, max(sizes), max(forks_list))), '',
     ])
 
 

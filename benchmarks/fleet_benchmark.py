@@ -59,6 +59,12 @@ of the smallest N; the same for the re-run; re-run <= 0.7x first converge at eve
 host at the largest N under 2x of the smallest N; controller peak memory at the largest N (the highest of all
 its runs) under 1 GiB. Results: benchmarks/results/fleet_host.md and .json (``--output`` to write elsewhere).
 
+The lab hosts share this kernel's one IPv4 neighbour table, whose limit (``gc_thresh3``, 1,024 entries by
+default) counts every namespace's entries together and can be set in the initial namespace only: from about 100
+lab hosts probing at once, pings fail with "neighbor table overflow" (a real fleet has a table per host). The
+host mode raises ``gc_thresh2``/``gc_thresh3`` to 8,192/16,384 for its run and writes the old values back at the
+end, also on failure or Ctrl-C; nothing else of the machine's is changed.
+
 The host mode takes ``/tmp/underlay-heavy.lock`` (fcntl.flock) for the whole benchmark, so that another heavy job
 on this machine does not run alongside: do not wrap it in ``flock`` on the same file yourself (it would wait
 for itself). The kernel-box mode is unchanged and takes no lock.
@@ -80,7 +86,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from links_benchmark import RECAP, BenchmarkError, log, markdown_table, tail
+from links_benchmark import RECAP, BenchmarkError, collection_revision, log, markdown_table, tail
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'lab'))
 from underlay_lab import Lab, remove_leftovers  # noqa: E402
@@ -226,6 +232,12 @@ HOST_PREFIX = 'ulbench-fleet-%d-' % os.getpid()
 HOST_WORKDIR = REPO / '.cache' / 'bench-fleet-host'
 ROUTER = '172.28.0.1'
 MAX_HOSTS = 244  # uplinks 172.28.0.10 to .253 on the router's /24
+# All the lab's hosts share this one kernel, and with it ONE IPv4 neighbour (ARP) table: gc_thresh3 (1,024 by
+# default) counts the entries of every namespace together, and only the initial namespace can set it. 100 lab
+# hosts probing each other at once exceed it ("neighbor table overflow": pings fail); 100 real hosts have a
+# table each. So the benchmark raises the two limits for its own run and puts the old values back afterwards.
+NEIGH_LIMITS = {'/proc/sys/net/ipv4/neigh/default/gc_thresh2': 8192,
+                '/proc/sys/net/ipv4/neigh/default/gc_thresh3': 16384}
 # Untagged: no vlan_id. A /20 with a /21 pool in slices of 8: room for 256 hosts' ranges and shims.
 LAN = {'name': 'lan', 'subnet': '172.28.64.0/20', 'gateway': '172.28.64.1', 'container_pool': '172.28.72.0/21',
        'host_range_size': 8}
@@ -318,6 +330,28 @@ def host_site(inventory, forks, log_path):
 def our_namespaces():
     return sorted(name for name in subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True,
                                                   check=True).stdout.split() if name.startswith(HOST_PREFIX))
+
+
+class NeighbourLimits:
+    """The kernel's neighbour table limits raised to NEIGH_LIMITS while the block runs (never lowered), then back."""
+
+    def __enter__(self):
+        self.saved = {path: Path(path).read_text().strip() for path in NEIGH_LIMITS}
+        for path, value in NEIGH_LIMITS.items():
+            if int(self.saved[path]) < value:
+                Path(path).write_text('%d\n' % value)
+        log('fleet_benchmark: neighbour table limits %s for this run (were %s)' % (
+            ', '.join('%s %d' % (Path(p).name, v) for p, v in NEIGH_LIMITS.items()),
+            ', '.join('%s %s' % (Path(p).name, v) for p, v in self.saved.items())))
+        return self
+
+    def __exit__(self, *_exc):
+        # thresh3 must stay >= thresh2: put thresh2 back first when lowering.
+        for path in sorted(self.saved):
+            Path(path).write_text(self.saved[path] + '\n')
+        restored = {path: Path(path).read_text().strip() for path in self.saved}
+        if restored != self.saved:
+            log('fleet_benchmark: the neighbour table limits are %s, not %s as before' % (restored, self.saved))
 
 
 def measure_host(sizes, forks_list, runs):
@@ -493,8 +527,9 @@ def main_host(args, meta):
         log('fleet_benchmark: waiting for %s' % HEAVY_LOCK)
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            record, status = measured(lambda: measure_host(sizes, forks_list, args.runs),
-                                      lambda: remove_leftovers(HOST_PREFIX))
+            with NeighbourLimits():
+                record, status = measured(lambda: measure_host(sizes, forks_list, args.runs),
+                                          lambda: remove_leftovers(HOST_PREFIX))
             left = our_namespaces()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -525,9 +560,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit('fleet_benchmark: needs root (network namespaces)')
-    git = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
     meta = {'date': datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'), 'cpus': os.cpu_count(),
-            'kernel': platform.release(), 'runs': args.runs, 'collection': 'git %s' % git.stdout.strip()}
+            'kernel': platform.release(), 'runs': args.runs, 'collection': collection_revision()}
     if args.lab == 'host':
         return main_host(args, meta)
     for name in ('hosts', 'forks'):

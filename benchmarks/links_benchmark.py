@@ -593,9 +593,15 @@ def load_summary(record):
     return (fmt(statistics.median(loads)), fmt(max(loads))) if loads else ('-', '-')
 
 
-def metadata(args):
+def collection_revision():
+    """'git REV', with ' plus uncommitted changes' when the tree differs from it (the results themselves aside)."""
     git = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
-    dirty = subprocess.run(['git', '-C', str(REPO), 'status', '--porcelain'], capture_output=True, text=True)
+    dirty = subprocess.run(['git', '-C', str(REPO), 'status', '--porcelain', '--', '.', ':!benchmarks/results'],
+                           capture_output=True, text=True)
+    return 'git %s%s' % (git.stdout.strip() or '?', ' plus uncommitted changes' if dirty.stdout else '')
+
+
+def metadata(args):
     ansible_core = subprocess.run([PYTHON, '-c', 'import ansible.release; print(ansible.release.__version__)'],
                                   capture_output=True, text=True).stdout.strip()
     return {
@@ -605,7 +611,7 @@ def metadata(args):
         'ansible_core': ansible_core,
         'pyroute2': pyroute2.__version__,
         'python': platform.python_version(),
-        'collection': 'git %s%s' % (git.stdout.strip() or '?', ' plus uncommitted changes' if dirty.stdout else ''),
+        'collection': collection_revision(),
         'sizes': args.sizes,
         'runs': args.runs,
         'loop_runs': [min(args.runs, args.loop_runs), min(args.runs, args.large_loop_runs)],

@@ -29,13 +29,12 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from links_benchmark import BenchmarkError, log, markdown_table
+from links_benchmark import BenchmarkError, collection_revision, log, markdown_table
 
 REPO = Path(__file__).resolve().parent.parent
 # The collection as tests/unit/conftest.py and scripts/bootstrap.sh make it importable.
@@ -166,12 +165,10 @@ def main(argv=None):
     if max(args.sizes) > 2000:
         parser.error('--sizes: at most 2000 hosts fit the segments (a /19 pool in slices of 4, and host addresses '
                      'and shims around the reserved ones)')
-    git = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
-    dirty = subprocess.run(['git', '-C', str(REPO), 'status', '--porcelain'], capture_output=True, text=True)
     meta = {'date': datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'), 'cpus': os.cpu_count(),
             'python': platform.python_version(), 'netaddr': netaddr.__version__, 'segments': args.segments,
             'runs': args.runs, 'sizes': args.sizes,
-            'collection': 'git %s%s' % (git.stdout.strip() or '?', ' plus uncommitted changes' if dirty.stdout else '')}
+            'collection': collection_revision()}
     try:
         record = measure(args.sizes, args.segments, args.runs)
     except BenchmarkError as exc:

@@ -1,0 +1,55 @@
+"""scripts/kernel_suite.py: the kernel suite is split over the boxes by measured run time, not by file size."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / 'scripts' / 'kernel_suite.py'
+SPEC = importlib.util.spec_from_file_location('kernel_suite', SCRIPT)
+kernel_suite = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(kernel_suite)
+
+
+def files(tmp_path, sizes):
+    paths = []
+    for name, size in sizes.items():
+        path = tmp_path / name
+        path.write_text('x' * size)
+        paths.append(path)
+    return paths
+
+
+def names(groups):
+    return [sorted(path.name for path in group) for group, _load in groups]
+
+
+def test_measured_seconds_decide_over_size(tmp_path):
+    # By size, the big file would go alone; by measured time, the two slow small files balance the big fast one.
+    paths = files(tmp_path, {'test_big.py': 9000, 'test_slow1.py': 1000, 'test_slow2.py': 1000})
+    groups = kernel_suite.split(paths, 2, {'test_big.py': 100, 'test_slow1.py': 500, 'test_slow2.py': 450})
+    assert names(groups) == [['test_slow1.py'], ['test_big.py', 'test_slow2.py']]
+    assert [load for _group, load in groups] == [500.0, 550.0]
+
+
+def test_a_new_file_is_weighed_by_size_at_the_measured_rate(tmp_path):
+    paths = files(tmp_path, {'test_a.py': 1000, 'test_b.py': 1000, 'test_new.py': 3000})
+    weight = kernel_suite.weights(paths, {'test_a.py': 100, 'test_b.py': 100})
+    assert weight[paths[2]] == 300.0
+
+
+def test_nothing_measured_falls_back_to_size(tmp_path):
+    paths = files(tmp_path, {'test_a.py': 300, 'test_b.py': 200, 'test_c.py': 100})
+    groups = kernel_suite.split(paths, 2, {})
+    assert names(groups) == [['test_a.py'], ['test_b.py', 'test_c.py']]
+
+
+def test_seconds_per_file_from_junit_xml(tmp_path):
+    report = tmp_path / 'suite.xml'
+    report.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.kernel.test_box" name="test_one" time="12.5"/>'
+        '<testcase classname="tests.kernel.test_box" name="test_two" time="7.5"/>'
+        '<testcase classname="tests.kernel.test_links.TestGroup" name="test_three" time="3"/>'
+        '</testsuite></testsuites>')
+    assert kernel_suite.measured_seconds(report) == {'test_box.py': 20.0, 'test_links.py': 3.0}

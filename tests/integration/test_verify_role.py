@@ -156,3 +156,23 @@ def test_bad_endpoints_fail_before_any_probe(fleet, verify):
     assert [r['_task'] for r in failed] == [PLAN_TASK], run.stdout
     assert 'verification_plan: endpoint 0 (h1/lab): unknown key adress' in failed[0]['msg']
     assert [r['_task'] for r in run.results if r['_task'] == PROBE_TASK] == [], 'probes ran despite the typo'
+
+
+def test_the_fleet_wide_variables_are_checked_once_for_the_play_not_per_host(fleet, verify):
+    """Each host checking the whole fleet's endpoints against an argument spec would cost the square of the fleet
+    (the role's validation templates and copies them on every host); the entry point plan, run on one host,
+    checks them once."""
+    run = verify(verify_endpoints=fleet['endpoints'])
+    assert run.status == 'successful', run.stdout
+    checks = [r for r in run.results if r['_task'].startswith('Validating arguments against arg spec')]
+    assert sorted(r['_task'].split(' - ')[0] for r in checks) == [
+        "Validating arguments against arg spec 'main'", "Validating arguments against arg spec 'main'",
+        "Validating arguments against arg spec 'plan'"], run.stdout
+    # A wrong type is refused once, by that one check, before any probe.
+    run = verify(verify_endpoints='h1/lab')
+    assert run.status == 'failed', run.stdout
+    failed = [r for r in run.results if r.failed]
+    assert [r['_task'].split(' - ')[0] for r in failed] == ["Validating arguments against arg spec 'plan'"], \
+        run.stdout
+    assert 'verify_endpoints' in failed[0]['msg'], failed[0]['msg']
+    assert [r for r in run.results if r['_task'] == PROBE_TASK] == [], 'probes ran despite the wrong type'

@@ -62,7 +62,8 @@ integration: venv
 #   make kernel PYTEST_ARGS='tests/kernel/test_box.py::test_vlan_tags_separate_traffic'
 #   scripts/kernel_box.py -- .venv/bin/pytest tests/kernel/test_box.py -k ipvlan
 # (tests/kernel is left out when PYTEST_ARGS names tests under it itself).
-# The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): scripts/kernel_suite.py.
+# The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): scripts/kernel_suite.py, which
+# splits it by the seconds per file of an earlier run (tests/kernel/durations.json; --record rewrites it).
 KERNEL_TIMEOUT ?= 1500
 KERNEL_BOXES ?= 2
 # The Docker engine in the box starts from an image store made here (see lab/lab_dockerd.py).

@@ -89,19 +89,28 @@ def main(argv=None):
         # No pytest cache: the boxes share the checkout and would write it at the same time.
         command = [str(ROOT / '.venv' / 'bin' / 'pytest'), '-p', 'no:cacheprovider', '--junitxml', str(report),
                    *[str(f.relative_to(ROOT)) for f in group], *extra]
-        print('kernel suite: box %d runs %s (about %.0f s)' % (number, ' '.join(f.name for f in group), load),
-              flush=True)
+        print('kernel suite: box %d runs %s (%s)' % (
+            number, ' '.join(f.name for f in group),
+            'about %.0f s as measured before' % load if durations else 'split by file size: nothing measured yet'),
+            flush=True)
         handle = log.open('w')
         process = subprocess.Popen([sys.executable, str(ROOT / 'scripts' / 'kernel_box.py'),
                                     '--timeout', str(args.timeout), '--', *command],
                                    stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
         runs.append((number, group, log, report, handle, process, time.monotonic()))
 
+    # Each box's time is taken when it ends, whichever ends first.
+    ended = {}
+    while len(ended) < len(runs):
+        for number, *_rest, process, _started in runs:
+            if number not in ended and process.poll() is not None:
+                ended[number] = time.monotonic()
+        time.sleep(0.5)
     worst, measured = 0, {}
     for number, group, log, report, handle, process, started in runs:
         status = process.wait()
         handle.close()
-        elapsed = time.monotonic() - started
+        elapsed = ended[number] - started
         print('\n===== kernel box %d (%s): exit %d after %.0fs =====' % (
             number, ' '.join(f.name for f in group), status, elapsed), flush=True)
         sys.stdout.write(log.read_text(errors='replace'))

@@ -12,7 +12,8 @@ tests/kernel/durations.json; a file not in it (a new one) is weighed by its
 size, at the seconds per byte of the measured files. Every run measures the
 files again (pytest's JUnit XML: each test's time with its fixtures), prints
 the figures and writes them to .cache/box/durations.json; ``--record`` writes
-them to tests/kernel/durations.json as well, to commit when the suite changed.
+them to tests/kernel/durations.json as well, to commit when the suite changed;
+it takes no extra pytest arguments and writes only when every box passed.
 
     scripts/kernel_suite.py --boxes 2 --timeout 1200 [--record] [-- extra pytest args, e.g. -x]
 
@@ -67,6 +68,26 @@ def measured_seconds(report):
     return seconds
 
 
+def write_measured(measured, record, statuses):
+    """Print the seconds per file and keep them in .cache; with ``record``, also in tests/kernel/durations.json,
+    but only when every box passed (a failed box's seconds are not those of its whole group)."""
+    if not measured:
+        return
+    print('kernel suite: seconds per file: %s' % ', '.join(
+        '%s %.0f' % (name, seconds) for name, seconds in sorted(measured.items(), key=lambda item: -item[1])))
+    text = json.dumps(dict(sorted((name, round(seconds)) for name, seconds in measured.items())), indent=1) + '\n'
+    MEASURED.parent.mkdir(parents=True, exist_ok=True)
+    MEASURED.write_text(text)
+    if not record:
+        return
+    if all(status == 0 for status in statuses):
+        DURATIONS.write_text(text)
+        print('kernel suite: wrote %s' % DURATIONS.relative_to(ROOT))
+    else:
+        print('kernel suite: did not write %s: a box failed (exit %s)' % (
+            DURATIONS.relative_to(ROOT), ', '.join(str(status) for status in statuses)))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--boxes', type=int, default=2)
@@ -76,6 +97,9 @@ def main(argv=None):
     parser.add_argument('pytest_args', nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     extra = [a for a in args.pytest_args if a != '--']
+    if args.record and extra:
+        # Extra pytest arguments (-k, -x, one file) run part of the suite: its seconds are no record of the whole.
+        parser.error('--record measures the whole suite: drop the extra pytest arguments (%s)' % ' '.join(extra))
 
     durations = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     groups = split(sorted(KERNEL_TESTS.glob('test_*.py')), max(1, args.boxes), durations)
@@ -106,7 +130,7 @@ def main(argv=None):
             if number not in ended and process.poll() is not None:
                 ended[number] = time.monotonic()
         time.sleep(0.5)
-    worst, measured = 0, {}
+    worst, statuses, measured = 0, [], {}
     for number, group, log, report, handle, process, started in runs:
         status = process.wait()
         handle.close()
@@ -120,14 +144,8 @@ def main(argv=None):
             report.unlink()
         if status not in (0, 5):
             worst = max(worst, status)
-    if measured:
-        print('kernel suite: seconds per file: %s' % ', '.join(
-            '%s %.0f' % (name, seconds) for name, seconds in sorted(measured.items(), key=lambda item: -item[1])))
-        text = json.dumps(dict(sorted((name, round(seconds)) for name, seconds in measured.items())), indent=1) + '\n'
-        MEASURED.write_text(text)
-        if args.record:
-            DURATIONS.write_text(text)
-            print('kernel suite: wrote %s' % DURATIONS.relative_to(ROOT))
+        statuses.append(status)
+    write_measured(measured, args.record, statuses)
     return worst
 
 

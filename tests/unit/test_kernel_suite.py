@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / 'scripts' / 'kernel_suite.py'
 SPEC = importlib.util.spec_from_file_location('kernel_suite', SCRIPT)
 kernel_suite = importlib.util.module_from_spec(SPEC)
@@ -53,3 +55,20 @@ def test_seconds_per_file_from_junit_xml(tmp_path):
         '<testcase classname="tests.kernel.test_links.TestGroup" name="test_three" time="3"/>'
         '</testsuite></testsuites>')
     assert kernel_suite.measured_seconds(report) == {'test_box.py': 20.0, 'test_links.py': 3.0}
+
+
+def test_record_refuses_a_partial_run_before_any_box_starts(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        kernel_suite.main(['--record', '--', '-k', 'shim'])
+    assert exit_info.value.code == 2
+    assert '--record measures the whole suite' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(('statuses', 'recorded'), [([0, 0], True), ([0, 1], False), ([5, 0], False)])
+def test_record_writes_only_when_every_box_passed(tmp_path, monkeypatch, statuses, recorded):
+    monkeypatch.setattr(kernel_suite, 'ROOT', tmp_path)
+    monkeypatch.setattr(kernel_suite, 'DURATIONS', tmp_path / 'durations.json')
+    monkeypatch.setattr(kernel_suite, 'MEASURED', tmp_path / 'cache' / 'durations.json')
+    kernel_suite.write_measured({'test_box.py': 12.4}, True, statuses)
+    assert (tmp_path / 'cache' / 'durations.json').read_text() == '{\n "test_box.py": 12\n}\n'
+    assert (tmp_path / 'durations.json').exists() is recorded

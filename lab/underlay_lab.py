@@ -15,11 +15,15 @@ carries its default route.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
 
 from pyroute2 import IPRoute, netns
 
 SWITCH_BRIDGE = 'br0'
+# Where underlay.network.convergence_record keeps a namespace's record (plugins/module_utils/convergence_record.py).
+RECORDS = '/run/underlay.network/converged'
 
 
 class Lab:
@@ -84,7 +88,7 @@ class Lab:
     def remove_host(self, name):
         """Remove a lab host; deleting its namespace removes its uplink and the switch port with it."""
         full = self.hosts.pop(name)
-        netns.remove(full)
+        remove_namespace(full)
         self._created.remove(full)
 
     def set_hairpin(self, host, enabled):
@@ -100,7 +104,9 @@ class Lab:
         leftovers = [n for n in netns.listnetns() if n.startswith(self.prefix) and n not in self._created]
         for full in leftovers + list(reversed(self._created)):
             try:
-                netns.remove(full)
+                remove_namespace(full)
+            except FileNotFoundError:
+                pass  # a test removed it itself
             except OSError as exc:
                 errors.append('%s: %s' % (full, exc))
         self._created.clear()
@@ -113,8 +119,17 @@ def _add_address(ipr, index, address):
     ipr.addr('add', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
 
 
+def remove_namespace(name):
+    """Remove a namespace and the convergence record a site.yml run left for it (named by its inode, which a
+    later namespace may get)."""
+    with contextlib.suppress(OSError):
+        found = os.stat(os.path.join('/run/netns', name))
+        os.unlink(os.path.join(RECORDS, '%d-%d.json' % (found.st_dev, found.st_ino)))
+    netns.remove(name)
+
+
 def remove_leftovers(prefix):
     """Remove namespaces a crashed run left behind (only those with our prefix)."""
     for name in netns.listnetns():
         if name.startswith(prefix):
-            netns.remove(name)
+            remove_namespace(name)

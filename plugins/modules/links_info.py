@@ -44,6 +44,12 @@ options:
         addresses, which tell what the host already reaches directly.
     type: bool
     default: false
+  convergence:
+    description:
+      - Also read the host's convergence record (see M(underlay.network.convergence_record)) and tell whether the
+        host is still in the state recorded (RV(convergence)).
+    type: bool
+    default: false
 requirements:
   - pyroute2 >= 0.9
 attributes:
@@ -149,12 +155,30 @@ default_routes:
       type: str
   sample:
     - {interface: eth0, gateway: 172.28.0.1, family: ipv4}
+convergence:
+  description:
+    - With O(convergence), what the host's convergence record says.
+    - C(plan) is the digest of the plan recorded, null when there is no record (none was written since the last
+      reboot, or it was removed). C(current) is true when the host's state is still exactly the one recorded.
+    - A run of that plan on a host with C(current) true has nothing to converge.
+  returned: when O(convergence) is true
+  type: dict
+  contains:
+    plan:
+      description: The recorded plan digest.
+      type: str
+    current:
+      description: Whether the host's state is the recorded one.
+      type: bool
+  sample: {plan: 5f0c...e1, current: true}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.underlay.network.plugins.module_utils.convergence_record import convergence
 from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
 from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions, read_virtual_links
 from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import STEP_ERRORS
 from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
 
 
@@ -165,6 +189,7 @@ def main():
             managed_only=dict(type='bool', default=False),
             kinds=dict(type='list', elements='str', default=[]),
             devices=dict(type='bool', default=False),
+            convergence=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -175,9 +200,10 @@ def main():
             links = read_virtual_links(sessions, params['namespaces'], params['managed_only'], params['kinds'],
                                        params['devices'])
             default_routes = sessions.task.default_routes()
-    except (LinkError, ValidationError, NetlinkOperationError) as exc:
+            extra = {'convergence': convergence(sessions)} if params['convergence'] else {}
+    except (LinkError, ValidationError, NetlinkOperationError) + STEP_ERRORS as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, links=links, default_routes=default_routes)
+    module.exit_json(changed=False, links=links, default_routes=default_routes, **extra)
 
 
 if __name__ == '__main__':

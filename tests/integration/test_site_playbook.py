@@ -16,8 +16,8 @@ import copy
 
 import pytest
 import yaml
-from harness import ROOT, netlink_dump, read_link
-from pyroute2 import IPRoute
+from harness import ROOT, convergence_record, netlink_dump, read_link
+from pyroute2 import IPRoute, netns
 
 SITE = ROOT / 'playbooks' / 'site.yml'
 ROUTER = '172.28.0.1'
@@ -63,6 +63,27 @@ def inventory(lab, fleet=None, **host_vars):
 
 def recap(run, key='changed'):
     return {host: run.runner.stats[key].get(host, 0) for host in run.runner.stats['ok']}
+
+
+# The tasks that converge a host, and the one that records it: a run of the same plan on a host found as the last
+# complete run left it skips them all.
+CONVERGE_TASKS = {
+    'Converge the VLAN sub-interfaces of the trunk',
+    'Converge one shim per segment, and remove the shims the plan no longer has',
+    "Converge the lab's namespaces and the links moved and renamed into them",
+    'Remove the VLAN sub-interfaces the plan no longer has',
+    'Record that the host is converged to its plan, for the next run to find',
+}
+
+
+def skipped_converge(run):
+    """The hosts on which every converge task was skipped (and each ran on the others)."""
+    events = {}
+    for result in run.results:
+        if result['_task'] in CONVERGE_TASKS:
+            events.setdefault(result['_host'], []).append(result['_event'])
+    assert all(len(found) == len(CONVERGE_TASKS) for found in events.values()), events
+    return {host for host, found in events.items() if set(found) == {'runner_on_skipped'}}
 
 
 def shim_address(namespace):
@@ -309,6 +330,47 @@ def changed_tasks(run):
     return sorted({(result['_host'], result['_task']) for result in run.results if result.changed})
 
 
+def test_a_rerun_of_the_same_plan_converges_only_the_hosts_not_as_the_last_run_left_them(ansible, fleet_lab):
+    h1, h2 = fleet_lab.ns('h1'), fleet_lab.ns('h2')
+    first = ansible.playbook(SITE, inventory(fleet_lab))
+    assert first.status == 'successful', first.stdout
+    assert skipped_converge(first) == set() and convergence_record(h1) and convergence_record(h2)
+
+    again = ansible.playbook(SITE, inventory(fleet_lab))
+    assert again.status == 'successful', again.stdout
+    assert skipped_converge(again) == {h1, h2} and recap(again) == {h1: 0, h2: 0}
+    assert 'All 12 probes behaved as expected.' in again.stdout, 'the verification runs all the same'
+
+    # h1's shim deleted by hand, h2's workload namespace too: both converge again and are put right.
+    workload = read_link(h2 + '-lan-1', 'eth0')['addresses']
+    with IPRoute(netns=h1, flags=0) as ipr:
+        ipr.link('del', index=ipr.link_lookup(ifname='shim-lan')[0])
+    netns.remove(h2 + '-lan-1')
+    mended = ansible.playbook(SITE, inventory(fleet_lab))
+    assert mended.status == 'successful', mended.stdout
+    assert skipped_converge(mended) == set()
+    assert shim_address(h1) == ['172.28.40.127/32']
+    assert read_link(h2 + '-lan-1', 'eth0')['addresses'] == workload
+
+    # h1's record wiped (as a reboot clears /run): h1 converges, with nothing to change; h2 skips.
+    wipe = ansible.playbook('[{hosts: all, gather_facts: false, tasks: [{underlay.network.convergence_record: '
+                            '{state: absent}}]}]', inventory(fleet_lab), limit=h1)
+    assert wipe.status == 'successful' and convergence_record(h1) is None, wipe.stdout
+    rebooted = ansible.playbook(SITE, inventory(fleet_lab))
+    assert rebooted.status == 'successful', rebooted.stdout
+    assert skipped_converge(rebooted) == {h2} and recap(rebooted) == {h1: 0, h2: 0}
+
+    # underlay_reconverge converges every host all the same; a changed plan converges every host it changes.
+    forced = ansible.playbook(SITE, inventory(fleet_lab), extra_vars={'underlay_reconverge': True})
+    assert forced.status == 'successful', forced.stdout
+    assert skipped_converge(forced) == set() and recap(forced) == {h1: 0, h2: 0}
+    lan2 = dict(LAN, name='lan2', subnet='172.28.41.0/24', gateway='172.28.41.1', container_pool='172.28.41.128/25')
+    moved = ansible.playbook(SITE, inventory(fleet_lab, {'trunk': 'eth0', 'segments': [lan2]}))
+    assert moved.status == 'successful', moved.stdout
+    assert skipped_converge(moved) == set()
+    assert read_link(h1, 'shim-lan') is None and read_link(h1, 'shim-lan2')['addresses'] == ['172.28.41.127/32']
+
+
 def test_a_check_job_with_show_changes_changes_nothing_and_predicts_the_run(ansible, fleet_lab, tmp_path):
     # An AWX Check job with Show Changes, with persistence on (auto, as on a real fleet; written under a root of
     # the test's own): it runs green, unconverged and converged, and touches neither links nor files.
@@ -326,6 +388,7 @@ def test_a_check_job_with_show_changes_changes_nothing_and_predicts_the_run(ansi
     check = ansible.playbook(SITE, copy.deepcopy(description), check=True, diff=True, extra_vars=root)
     assert check.status == 'successful', check.stdout
     assert everything() == before, 'a check run changed something'
+    assert [convergence_record(namespace) for namespace in hosts] == [None, None], 'a check run wrote a record'
     predicted = changed_tasks(check)
     assert predicted, 'a check run on an unconverged lab must report what it would change'
 
@@ -339,6 +402,7 @@ def test_a_check_job_with_show_changes_changes_nothing_and_predicts_the_run(ansi
     assert again.status == 'successful', again.stdout
     assert everything() == converged
     assert recap(again) == {namespace: 0 for namespace in hosts}, changed_tasks(again)
+    assert skipped_converge(again) == set(hosts), 'a check run of a converged fleet needs no converge either'
 
 
 def test_an_interface_the_plan_names_but_the_host_has_of_its_own_is_never_taken_over(ansible, fleet_lab):

@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) underlay.network contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: convergence_record
+short_description: Record that a host is converged to a plan, so that a run of the same plan can skip converging it
+version_added: 0.5.0
+description:
+  - Writes the host's convergence record, after a run has converged the host to a plan. The record holds the plan's
+    digest (O(plan)), the namespaces the plan puts workloads in (O(namespaces)) and a digest of the host's state
+    now. M(underlay.network.links_info) with O(underlay.network.links_info#module:convergence) reads it back and
+    tells whether the host is still in that state.
+  - A run of the same plan on a host found in that state has nothing to converge, so its converge tasks can be
+    skipped. The site playbook does so (see C(underlay_reconverge) in the README).
+  - The state covered is every link of the task's namespace (physical devices included) with its kind settings,
+    parent, MAC address, MTU, admin state, marker, addresses and routes, and, for each namespace of
+    O(namespaces), whether it exists, its links in the same detail, its loopback and the sysctls listed. Any
+    change to any of these, by anyone, makes the record stale. Counters, carrier and operational state are not
+    covered.
+  - The record is a file below C(/run/underlay.network/converged), one per network namespace. C(/run) is a tmpfs, so
+    a reboot clears it and the first run after a reboot converges the host.
+  - Writing the record changes nothing on the network, so the module never reports a change. A check run
+    reports the record it would write and writes nothing.
+author:
+  - underlay.network contributors (@underlay-network)
+options:
+  plan:
+    description:
+      - The digest of the plan the host was converged to, as the caller computes it (the site playbook uses
+        P(underlay.network.plan_digest#filter)). Required with O(state=present).
+    type: str
+  namespaces:
+    description:
+      - The namespaces the plan puts workloads in, with the sysctls it sets in each, in the shape
+        M(underlay.network.links) takes as O(underlay.network.links#module:config.namespaces). Their state is part
+        of the record.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The namespace's name, as C(ip netns list) shows it.
+        type: str
+        required: true
+      sysctls:
+        description: Sysctls the plan sets in it, as for M(underlay.network.netns). Only the keys count here.
+        type: dict
+        default: {}
+  state:
+    description:
+      - V(present) writes the record of the host's state now.
+      - V(absent) removes the record, so that the next run converges the host whatever its state.
+    type: str
+    choices: [present, absent]
+    default: present
+requirements:
+  - pyroute2 >= 0.9
+attributes:
+  check_mode:
+    support: full
+    description: Reports the record it would write, and writes or removes nothing.
+  diff_mode:
+    support: none
+    description: The record is bookkeeping, not configuration.
+notes:
+  - Needs root, to write below C(/run) and to read the sysctls inside the namespaces.
+seealso:
+  - module: underlay.network.links_info
+  - module: underlay.network.links
+'''
+
+EXAMPLES = r'''
+- name: Record that the host is converged to its plan
+  underlay.network.convergence_record:
+    plan: "{{ underlay_host_plan | underlay.network.plan_digest }}"
+
+- name: Make the next run converge the host whatever it finds
+  underlay.network.convergence_record:
+    state: absent
+'''
+
+RETURN = r'''
+record:
+  description: The record written (or, in check mode, that would be written); null with O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    plan:
+      description: O(plan).
+      type: str
+    namespaces:
+      description: O(namespaces).
+      type: list
+      elements: dict
+    state:
+      description: The digest of the host's state.
+      type: str
+  sample: {plan: 5f0c...e1, namespaces: [{name: web, sysctls: {}}], state: 9a41...07}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.underlay.network.plugins.module_utils.convergence_record import (
+    new_record,
+    remove_record,
+    write_record,
+)
+from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
+from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions
+from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils.netns import normalize_sysctls
+from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import STEP_ERRORS
+from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError, validate_netns_name
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            plan=dict(type='str'),
+            namespaces=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True),
+                sysctls=dict(type='dict', default={}),
+            )),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+        ),
+        required_if=[('state', 'present', ['plan'])],
+        supports_check_mode=True,
+    )
+    require_pyroute2(module)
+    params = module.params
+    if params['state'] == 'absent':
+        if not module.check_mode:
+            remove_record()
+        module.exit_json(changed=False, record=None)
+    try:
+        for ns in params['namespaces']:
+            validate_netns_name(ns['name'], 'namespaces[].name')
+            normalize_sysctls(ns['sysctls'], 'namespaces[%s].sysctls' % ns['name'])
+        with Sessions() as sessions:
+            record = new_record(sessions, params['plan'], params['namespaces'])
+        if not module.check_mode:
+            write_record(record)
+    except (LinkError, ValidationError, NetlinkOperationError) + STEP_ERRORS as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg='cannot write the convergence record below /run/underlay.network (%s)' % exc)
+    module.exit_json(changed=False, record={key: record[key] for key in ('plan', 'namespaces', 'state')})
+
+
+if __name__ == '__main__':
+    main()

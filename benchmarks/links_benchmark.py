@@ -17,7 +17,8 @@ aborts the benchmark. A second measurement compares one macvlan_link task with a
 
 Everything happens inside network namespaces named ``ulbench-<pid>-...``, removed on exit (also on Ctrl-C).
 
-Usage: .venv/bin/python benchmarks/links_benchmark.py [--sizes 16,64,256] [--runs N] [--output FILE]
+Usage: .venv/bin/python benchmarks/links_benchmark.py [--sizes 16,64,256,1024,2048] [--runs N] [--loop-max 256]
+       [--output FILE]
 """
 
 from __future__ import annotations
@@ -390,20 +391,22 @@ def run_sequence(lab, workdir, variant, n, rep, record):
                        'loadavg_1min': os.getloadavg()[0]})
 
 
-def runs_for(variant, n, runs, loop_runs):
+def runs_for(variant, n, runs, loop_runs, loop_max):
     if not variant.loop:
         return runs
+    if n > loop_max:
+        return 0
     return min(runs, loop_runs[1] if n >= LARGE_N else loop_runs[0])
 
 
-def measure_links(lab, workdir, sizes, runs, loop_runs):
+def measure_links(lab, workdir, sizes, runs, loop_runs, loop_max):
     """Every variant and phase for every N; the variants interleaved within each repetition."""
     record = []
     for n in sizes:
         for rep in range(runs):
             log('N=%d, repetition %d/%d' % (n, rep + 1, runs))
             for variant in VARIANTS:
-                if rep < runs_for(variant, n, runs, loop_runs):
+                if rep < runs_for(variant, n, runs, loop_runs, loop_max):
                     run_sequence(lab, workdir, variant, n, rep, record)
     lab.delete()
     return record
@@ -505,6 +508,9 @@ def targets(med, per_task):
         ('aggregate no-change re-run, N=256, vs floor', agg_over('floor', 'rerun', 256), 1.3, 'max'),
         ('module_loop / aggregate, N=64, first converge', loop_over_agg('first'), 20, 'min'),
         ('module_loop / aggregate, N=64, re-run (shown, no target)', loop_over_agg('rerun'), None, None),
+        ('aggregate first converge, N=2048, vs floor', agg_over('floor', 'first', 2048), 3, 'max'),
+        ('aggregate no-change re-run, N=2048, vs floor (shown, no target)', agg_over('floor', 'rerun', 2048), None,
+         None),
         ('aggregate delete, N=256, vs floor (per-link deletes)', agg_over('floor', 'delete', 256), 2, 'max'),
         ('one macvlan_link task vs one do-nothing task (per-task cost)',
          ratio(per_task.get('macvlan_link'), per_task.get('noop')), 1.5, 'max'),
@@ -528,8 +534,9 @@ def render_report(meta, record, single, breakdown):
            '- Kernel: %s, %d CPUs' % (meta['kernel'], meta['cpus']),
            '- ansible-core %s, pyroute2 %s, Python %s' % (meta['ansible_core'], meta['pyroute2'], meta['python']),
            '- Collection: %s' % meta['collection'],
-           '- Runs: median of %d per cell; ip_loop and module_loop: %d below N = %d, %d from there on'
-           % (meta['runs'], meta['loop_runs'][0], LARGE_N, meta['loop_runs'][1]),
+           '- Runs: median of %d per cell; ip_loop and module_loop: %d below N = %d, %d from there on, none above '
+           'N = %d' % (meta['runs'], meta['loop_runs'][0], LARGE_N, meta['loop_runs'][1],
+                       meta.get('loop_max', LARGE_N)),
            '- Figures: wall time of the whole ansible-playbook process, in seconds (startup included)',
            '- Machine load (1-minute load average after each run, the benchmark itself counts for about 1): '
            'median %s, max %s' % load_summary(record), '']
@@ -615,6 +622,7 @@ def metadata(args):
         'sizes': args.sizes,
         'runs': args.runs,
         'loop_runs': [min(args.runs, args.loop_runs), min(args.runs, args.large_loop_runs)],
+        'loop_max': args.loop_max,
     }
 
 
@@ -633,6 +641,9 @@ def parse_args(argv=None):
     parser.add_argument('--large-loop-runs', type=int, default=LOOP_RUNS_LARGE,
                         help='repetitions of the loop variants from N = %d on (default %d)'
                              % (LARGE_N, LOOP_RUNS_LARGE))
+    parser.add_argument('--loop-max', type=int, default=LARGE_N,
+                        help='the loop variants (one task per link) only up to this N (default %d): at 2,048 links '
+                             'one run of them would take about 40 min' % LARGE_N)
     parser.add_argument('--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'links.md',
                         help='markdown report; the raw timings go next to it with the suffix .json '
                              '(default: benchmarks/results/links.md)')
@@ -674,7 +685,7 @@ def main(argv=None):
             log('building and installing the collection in %s' % tmp)
             workdir.setup()
             single = [] if args.skip_single else measure_single_task(lab, workdir)
-            record = measure_links(lab, workdir, args.sizes, args.runs, meta['loop_runs'])
+            record = measure_links(lab, workdir, args.sizes, args.runs, meta['loop_runs'], args.loop_max)
             breakdown = measure_breakdown(lab, workdir, max(args.sizes))
     except BenchmarkError as exc:
         log('links_benchmark: ABORTED, nothing reported: %s' % exc)

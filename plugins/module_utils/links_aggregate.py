@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.underlay.network.plugins.module_utils.gc_passes import fewer_gc_passes
 from ansible_collections.underlay.network.plugins.module_utils.link_diff import (
     ADD,
     MANAGED_MARKER,
@@ -597,7 +598,7 @@ def report(sessions, plan, actions, check_mode):
 
 def converge_host(config, state=MERGED, recreate=False, allow_port_mode_change=False, check_mode=False, owner=None):
     """The whole links module: plan, apply unless check mode, report."""
-    with Sessions(whole=True) as sessions:
+    with fewer_gc_passes(), Sessions(whole=True) as sessions:
         plan = plan_host(sessions, config, state, recreate, allow_port_mode_change, check_mode, owner)
         actions = apply_host(sessions, plan) if plan.changed and not check_mode else []
         return report(sessions, plan, actions, check_mode)

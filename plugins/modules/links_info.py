@@ -175,6 +175,7 @@ convergence:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.underlay.network.plugins.module_utils.convergence_record import convergence
+from ansible_collections.underlay.network.plugins.module_utils.gc_passes import fewer_gc_passes
 from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
 from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions, read_virtual_links
 from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, require_pyroute2
@@ -196,7 +197,7 @@ def main():
     require_pyroute2(module)
     params = module.params
     try:
-        with Sessions() as sessions:
+        with fewer_gc_passes(), Sessions() as sessions:
             links = read_virtual_links(sessions, params['namespaces'], params['managed_only'], params['kinds'],
                                        params['devices'])
             default_routes = sessions.task.default_routes()

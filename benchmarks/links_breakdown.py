@@ -32,6 +32,7 @@ def import_seconds(statement):
 
 def main(n):
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.underlay.network.plugins.module_utils.gc_passes import fewer_gc_passes
     from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions
     from ansible_collections.underlay.network.plugins.module_utils.links_aggregate import (
         AGGREGATE_ARGUMENT_SPEC,
@@ -51,7 +52,7 @@ def main(n):
     for phase, state, phase_config in (('first', 'merged', config), ('rerun', 'merged', config),
                                        ('delete', 'deleted', {})):
         times = {}
-        with Sessions(whole=True) as sessions:
+        with fewer_gc_passes(), Sessions(whole=True) as sessions:  # as converge_host runs them
             start = time.perf_counter()
             plan = plan_host(sessions, phase_config, state)
             times['plan'] = time.perf_counter() - start

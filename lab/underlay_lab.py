@@ -125,6 +125,9 @@ def remove_namespace(name):
     with contextlib.suppress(OSError):
         found = os.stat(os.path.join('/run/netns', name))
         os.unlink(os.path.join(RECORDS, '%d-%d.json' % (found.st_dev, found.st_ino)))
+    with contextlib.suppress(OSError):  # nothing of the lab's left in the machine's /run once the last record goes
+        os.rmdir(RECORDS)
+        os.rmdir(os.path.dirname(RECORDS))
     netns.remove(name)
 
 

@@ -371,6 +371,26 @@ def test_a_rerun_of_the_same_plan_converges_only_the_hosts_not_as_the_last_run_l
     assert read_link(h1, 'shim-lan') is None and read_link(h1, 'shim-lan2')['addresses'] == ['172.28.41.127/32']
 
 
+def test_persistence_never_overwrites_a_file_it_did_not_write(ansible, fleet_lab, tmp_path):
+    # An admin's own /etc/network/interfaces.d/underlay (under a root of the test's own): refused, left as it was.
+    description = inventory(fleet_lab)
+    description['all']['vars']['underlay_persistence'] = 'ifupdown'
+    root = {'persist_root': str(tmp_path / 'root')}
+    admins = tmp_path / 'root' / 'etc' / 'network' / 'interfaces.d' / 'underlay'
+    admins.parent.mkdir(parents=True)
+    admins.write_text('auto eth9\niface eth9 inet dhcp\n')
+    refused = ansible.playbook(SITE, copy.deepcopy(description), extra_vars=root)
+    assert refused.status == 'failed', refused.stdout
+    assert '%s already exists without the header' % admins in refused.stdout, refused.stdout
+    assert admins.read_text() == 'auto eth9\niface eth9 inet dhcp\n'
+    assert all(task != 'Write the files' for _host, task in changed_tasks(refused)), 'a file was written'
+
+    admins.unlink()
+    written = ansible.playbook(SITE, copy.deepcopy(description), extra_vars=root)
+    assert written.status == 'successful', written.stdout
+    assert admins.read_text().startswith('# Managed by underlay.network (role persist)')
+
+
 def test_a_check_job_with_show_changes_changes_nothing_and_predicts_the_run(ansible, fleet_lab, tmp_path):
     # An AWX Check job with Show Changes, with persistence on (auto, as on a real fleet; written under a root of
     # the test's own): it runs green, unconverged and converged, and touches neither links nor files.

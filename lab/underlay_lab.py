@@ -119,12 +119,17 @@ def _add_address(ipr, index, address):
     ipr.addr('add', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
 
 
+def record_path(name):
+    """Where underlay.network.convergence_record keeps namespace ``name``'s record: named by its identity."""
+    found = os.stat(os.path.join('/run/netns', name))
+    return os.path.join(RECORDS, '%d-%d.json' % (found.st_dev, found.st_ino))
+
+
 def remove_namespace(name):
     """Remove a namespace and the convergence record a site.yml run left for it (named by its inode, which a
     later namespace may get)."""
     with contextlib.suppress(OSError):
-        found = os.stat(os.path.join('/run/netns', name))
-        os.unlink(os.path.join(RECORDS, '%d-%d.json' % (found.st_dev, found.st_ino)))
+        os.unlink(record_path(name))
     with contextlib.suppress(OSError):  # nothing of the lab's left in the machine's /run once the last record goes
         os.rmdir(RECORDS)
         os.rmdir(os.path.dirname(RECORDS))

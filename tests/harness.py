@@ -34,7 +34,7 @@ from pyroute2 import IPRoute, netns
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'lab'))
-from underlay_lab import RECORDS, Lab, remove_leftovers  # noqa: E402
+from underlay_lab import Lab, record_path, remove_leftovers  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 PREFIX_ROOT = 'ult%d-' % os.getpid()
@@ -233,8 +233,7 @@ def reaches(namespace, address):
 def convergence_record(ns_name):
     """The convergence record underlay.network.convergence_record wrote for lab host ``ns_name`` (its file is named
     by the namespace's inode), or None."""
-    found = os.stat(os.path.join('/run/netns', ns_name))
-    path = Path(RECORDS) / ('%d-%d.json' % (found.st_dev, found.st_ino))
+    path = Path(record_path(ns_name))
     return json.loads(path.read_text()) if path.exists() else None
 
 

@@ -23,8 +23,9 @@ import json
 import os
 
 from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import read_virtual_links
+from ansible_collections.underlay.network.plugins.module_utils.netlink import IFF_UP
 from ansible_collections.underlay.network.plugins.module_utils.netns import namespace_exists, normalize_sysctls
-from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import read_namespace
+from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import probe_sysctls
 
 RECORD_DIR = '/run/underlay.network/converged'
 # A record of another format (an older collection's) is no record: the host converges once more.
@@ -42,11 +43,18 @@ def state_digest(sessions, namespaces):
     present = [ns['name'] for ns in namespaces if namespace_exists(ns['name'])]
     state = {
         'links': read_virtual_links(sessions, present, devices=True),
-        'namespaces': [read_namespace(ns['name'], normalize_sysctls(ns.get('sysctls') or {}))[0]
-                       if ns['name'] in present else {'name': ns['name'], 'exists': False}
-                       for ns in namespaces],
+        'namespaces': [_namespace_state(sessions, ns) if ns['name'] in present
+                       else {'name': ns['name'], 'exists': False} for ns in namespaces],
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _namespace_state(sessions, ns):
+    """A recorded namespace's loopback and sysctls; its links are in read_virtual_links's, from the same session."""
+    lo = sessions.get(ns['name']).link_msg(ifname='lo')
+    found = probe_sysctls(ns['name'], normalize_sysctls(ns.get('sysctls') or {}), True)
+    return {'name': ns['name'], 'exists': True, 'loopback': bool(lo is not None and lo['flags'] & IFF_UP),
+            'sysctls': {key: value for key, (value, _writable) in found.items()}}
 
 
 def read_record():

@@ -32,6 +32,7 @@ from ansible_collections.underlay.network.plugins.module_utils.netns import (
     not_a_namespace,
     socket_in_namespace,
 )
+from ansible_collections.underlay.network.plugins.module_utils.rtnl_codec import FAST_KINDS, RtnlSocket
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     default_route_metric,
     sort_addresses,
@@ -73,19 +74,29 @@ def _forget_pyroute2():
         del sys.modules[name]
 
 
+def _iproute_class():
+    """pyroute2's IPRoute, imported when a session first needs it: about 45 ms (asyncio and every request
+    kind pyroute2 knows) that a run served by the codec alone (rtnl_codec.py) never pays."""
+    try:
+        from pyroute2.iproute.linux import IPRoute
+    except ImportError:  # another pyroute2 layout: the package's own __init__ finds it
+        from pyroute2 import IPRoute
+    return IPRoute
+
+
 try:
     _register_pyroute2_package()
     try:
-        from pyroute2.iproute.linux import IPRoute
+        from pyroute2.netlink import nla
+        from pyroute2.netlink.exceptions import NetlinkError
+        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
     except Exception:  # noqa: BLE001 - another pyroute2 layout: import it the ordinary way
         _forget_pyroute2()
-        from pyroute2 import IPRoute
-    from pyroute2.netlink import nla
-    from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+        from pyroute2.netlink import nla
+        from pyroute2.netlink.exceptions import NetlinkError
+        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
     PYROUTE2_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - reported by the module through missing_required_lib
-    IPRoute = None
     PYROUTE2_IMPORT_ERROR = exc
 
     class NetlinkError(Exception):
@@ -114,6 +125,9 @@ BATCH_GROUP_BASE = 0x554E0000
 BATCH_GROUP_COUNT = 0x10000
 BATCH_GROUP_TRIES = 5
 
+
+# A link request the codec sends itself (Namespace._link_add): a macvlan made here, no source MACs.
+FAST_CREATE_KEYS = {'kind', 'macvlan_mode', 'ifname', 'link', 'mtu', 'address', 'state', 'index'}
 
 # The kernel module behind a link kind, for the message when the kernel lacks it.
 KERNEL_MODULES = {'vlan': '8021q', 'macvlan': 'macvlan', 'ipvlan': 'ipvlan'}
@@ -149,20 +163,17 @@ class Namespace:
         # otherwise a link is asked for by name or index, one message, however many links the namespace has.
         self.whole = whole
         if name is None:
-            self.ipr = IPRoute()
+            self._where = None
         else:
             if path is None and not namespace_exists(name):
                 raise NetlinkOperationError('%s does not exist (no %s/%s)'
                                             % (describe_netns(name), NETNS_RUN_DIR, name))
-            try:
-                sock = socket_in_namespace(path or namespace_path(name), socket.AF_NETLINK, socket.SOCK_DGRAM,
-                                           NETLINK_ROUTE)
-            except OSError as exc:
-                if path is not None:
-                    raise  # a process's namespace: the caller tells a process gone from a real failure
-                problem = not_a_namespace(name) or 'entering it failed: %s' % os.strerror(exc.errno or errno.EINVAL)
-                raise NetlinkOperationError('%s: %s' % (describe_netns(name), problem), exc.errno) from exc
-            self.ipr = IPRoute(fileno=sock.detach())
+            self._where = path or namespace_path(name)
+        self._path_given = path is not None
+        # Two sockets: the hot path's own codec (reading the namespace, creating macvlans) on one, pyroute2 for
+        # everything else on the other, opened when first needed (a no-change run never needs it).
+        self.rtnl = RtnlSocket(self._socket())
+        self._ipr = None
         self._links = None
         self._single = {}  # ('name' or 'index', value) -> link message or None, without a dump
         # One dump each per namespace, grouped by ifindex: reading N links costs three dumps, not 3N.
@@ -170,8 +181,28 @@ class Namespace:
         self._link_local = None
         self._routes = None
         self._onlink = None
+        self._route_msgs = None
         self._task_nsid = False  # not asked yet
         self._last_index = None  # the highest ifindex seen or handed out here
+
+    def _socket(self):
+        """A new rtnetlink socket in this namespace."""
+        if self._where is None:
+            return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+        try:
+            return socket_in_namespace(self._where, socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+        except OSError as exc:
+            if self._path_given:
+                raise  # a process's namespace: the caller tells a process gone from a real failure
+            problem = not_a_namespace(self.name) or 'entering it failed: %s' % os.strerror(exc.errno or errno.EINVAL)
+            raise NetlinkOperationError('%s: %s' % (describe_netns(self.name), problem), exc.errno) from exc
+
+    @property
+    def ipr(self):
+        """pyroute2's session in this namespace, for every request the codec does not speak."""
+        if self._ipr is None:
+            self._ipr = _iproute_class()(fileno=self._socket().detach(), groups=0)
+        return self._ipr
 
     def __enter__(self):
         return self
@@ -180,13 +211,15 @@ class Namespace:
         self.close()
 
     def close(self):
-        self.ipr.close()
+        self.rtnl.close()
+        if self._ipr is not None:
+            self._ipr.close()
 
     # -- links ------------------------------------------------------------
     def links(self, refresh=False):
         """All link messages of the namespace, dumped once and cached."""
         if self._links is None or refresh:
-            self._links = list(self.ipr.get_links())
+            self._links = self.rtnl.links()
             self._by_name = {msg.get_attr('IFLA_IFNAME'): msg for msg in self._links}
             self._by_index = {msg['index']: msg for msg in self._links}
             self._last_index = max([self._last_index or 0] + list(self._by_index))
@@ -215,6 +248,7 @@ class Namespace:
         self._link_local = None
         self._routes = None
         self._onlink = None
+        self._route_msgs = None
 
     def link_msg(self, ifname=None, index=None):
         if self._links is None and not self.whole:
@@ -245,8 +279,7 @@ class Namespace:
     def nsid_of_task_namespace(self):
         """The id this namespace gives the task's namespace, or None if it has none (asked once)."""
         if self._task_nsid is False:
-            reply = self.ipr.get_netnsid(pid=os.getpid())
-            nsid = reply.get('nsid') if reply else None
+            nsid = self.rtnl.nsid_of_pid(os.getpid())
             self._task_nsid = None if nsid in (None, NSID_UNASSIGNED) else nsid
         return self._task_nsid
 
@@ -341,14 +374,14 @@ class Namespace:
             elif self.whole:  # the dump is there anyway: choose the index, no lookup afterwards
                 request['index'] = self.unused_index(*([target] if target is not None else []))
             try:
-                self._call(what, self.ipr.link, 'add', **request)
+                self._call(what, self._link_add, 'add', **request)
             except NetlinkOperationError as exc:
                 if 'index' not in request or exc.code not in (errno.EBUSY, errno.EEXIST):
                     raise
                 # The index went to another link meanwhile (or the refusal has another reason): let the
                 # kernel choose, and a real refusal comes back again.
                 del request['index']
-                self._call(what, self.ipr.link, 'add', **request)
+                self._call(what, self._link_add, 'add', **request)
                 for session in (self, target):  # learn the taken indexes from the next dump
                     if session is not None:
                         session._last_index = None
@@ -358,7 +391,7 @@ class Namespace:
                 target.invalidate()
             return request.get('index'), up
         request['ifname'] = temporary = 'ul%s' % os.urandom(5).hex()
-        self._call(what, self.ipr.link, 'add', **request)
+        self._call(what, self._link_add, 'add', **request)
         self.invalidate()
         moved = False
         try:
@@ -388,8 +421,20 @@ class Namespace:
                 return 'removing the new link %s again failed too (%s): it is left behind' % (label, exc)
         return 'the new link %s is gone already (the kernel removed it), so nothing is half-applied' % label
 
+    def _link_add(self, command, **request):
+        """``ipr.link('add', ...)``, through the codec for a plain macvlan made here (the many-links case)."""
+        if request.get('kind') in FAST_KINDS and set(request) <= FAST_CREATE_KEYS:
+            self.rtnl.create_macvlan(request['ifname'], request['kind'], request['macvlan_mode'], request['link'],
+                                     index=request.get('index'), up=request.get('state') == 'up',
+                                     mtu=request.get('mtu'), mac_address=request.get('address'))
+            return
+        self.ipr.link(command, **request)
+
     def set_link(self, index, what, **attrs):
-        self._call(what, self.ipr.link, 'set', index=index, **attrs)
+        if set(attrs) == {'ifalias'}:  # the marker, once per link created
+            self._call(what, self.rtnl.set_alias, index, attrs['ifalias'])
+        else:
+            self._call(what, self.ipr.link, 'set', index=index, **attrs)
         self.invalidate()
 
     def delete_link(self, index, what):
@@ -485,7 +530,7 @@ class Namespace:
     def _read_addresses(self):
         if self._addresses is None:
             by_index, link_local = {}, {}
-            for msg in self.ipr.get_addr():
+            for msg in self.rtnl.addresses():
                 address = msg.get_attr('IFA_ADDRESS')
                 if msg['family'] == socket.AF_INET:
                     address = msg.get_attr('IFA_LOCAL') or address
@@ -497,8 +542,9 @@ class Namespace:
 
     def add_address(self, index, cidr):
         iface = ipaddress.ip_interface(cidr)
-        self._call('add address %s' % cidr, self.ipr.addr, 'add', index=index,
-                   address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        family = socket.AF_INET if iface.version == 4 else socket.AF_INET6
+        self._call('add address %s' % cidr, self.rtnl.add_address, index, family, str(iface.ip),
+                   iface.network.prefixlen)
         self.invalidate()
 
     def delete_address(self, index, cidr):
@@ -507,12 +553,20 @@ class Namespace:
                    address=str(iface.ip), prefixlen=iface.network.prefixlen)
         self.invalidate()
 
+    def _main_routes(self, family):
+        """The main table's routes of one family, dumped once per family and cached."""
+        if self._route_msgs is None:
+            self._route_msgs = {}
+        if family not in self._route_msgs:
+            self._route_msgs[family] = self.rtnl.routes(family, RT_TABLE_MAIN)
+        return self._route_msgs[family]
+
     def routes(self, index):
         """Operator routes through the link in the main table, normalized like user input."""
         if self._routes is None:
             by_index = {}
             for family in (socket.AF_INET, socket.AF_INET6):
-                for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+                for msg in self._main_routes(family):
                     if msg['proto'] not in MANAGED_ROUTE_PROTOCOLS or msg['type'] != RTN_UNICAST:
                         continue
                     version = 4 if family == socket.AF_INET else 6
@@ -534,7 +588,7 @@ class Namespace:
         if self._onlink is None:
             by_index = {}
             for family in (socket.AF_INET, socket.AF_INET6):
-                for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+                for msg in self._main_routes(family):
                     if msg['type'] != RTN_UNICAST or msg.get_attr('RTA_GATEWAY') \
                             or (family == socket.AF_INET and msg['scope'] < RT_SCOPE_LINK):
                         continue
@@ -549,7 +603,7 @@ class Namespace:
         name of its interface: what keeps the host reachable, for the roles' uplink guard."""
         found = []
         for family in (socket.AF_INET, socket.AF_INET6):
-            for msg in self.ipr.get_routes(family=family, table=RT_TABLE_MAIN):
+            for msg in self._main_routes(family):
                 if msg['dst_len'] != 0 or msg['type'] != RTN_UNICAST:
                     continue
                 link = self.link_msg(index=msg.get_attr('RTA_OIF')) if msg.get_attr('RTA_OIF') else None

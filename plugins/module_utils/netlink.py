@@ -32,7 +32,7 @@ from ansible_collections.underlay.network.plugins.module_utils.netns import (
     not_a_namespace,
     socket_in_namespace,
 )
-from ansible_collections.underlay.network.plugins.module_utils.rtnl_codec import FAST_KINDS, RtnlSocket
+from ansible_collections.underlay.network.plugins.module_utils.rtnl_codec import RtnlSocket
 from ansible_collections.underlay.network.plugins.module_utils.validation import (
     default_route_metric,
     sort_addresses,
@@ -84,17 +84,21 @@ def _iproute_class():
     return IPRoute
 
 
+def _pyroute2_core():
+    """The pieces of pyroute2 every session needs (the ipvlan kind is registered with ifinfmsg below)."""
+    from pyroute2.netlink import nla
+    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+    return nla, NetlinkError, ifinfmsg
+
+
 try:
     _register_pyroute2_package()
     try:
-        from pyroute2.netlink import nla
-        from pyroute2.netlink.exceptions import NetlinkError
-        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+        nla, NetlinkError, ifinfmsg = _pyroute2_core()
     except Exception:  # noqa: BLE001 - another pyroute2 layout: import it the ordinary way
         _forget_pyroute2()
-        from pyroute2.netlink import nla
-        from pyroute2.netlink.exceptions import NetlinkError
-        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+        nla, NetlinkError, ifinfmsg = _pyroute2_core()
     PYROUTE2_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - reported by the module through missing_required_lib
     PYROUTE2_IMPORT_ERROR = exc
@@ -125,9 +129,6 @@ BATCH_GROUP_BASE = 0x554E0000
 BATCH_GROUP_COUNT = 0x10000
 BATCH_GROUP_TRIES = 5
 
-
-# A link request the codec sends itself (Namespace._link_add): a macvlan made here, no source MACs.
-FAST_CREATE_KEYS = {'kind', 'macvlan_mode', 'ifname', 'link', 'mtu', 'address', 'state', 'index'}
 
 # The kernel module behind a link kind, for the message when the kernel lacks it.
 KERNEL_MODULES = {'vlan': '8021q', 'macvlan': 'macvlan', 'ipvlan': 'ipvlan'}
@@ -423,7 +424,7 @@ class Namespace:
 
     def _link_add(self, command, **request):
         """``ipr.link('add', ...)``, through the codec for a plain macvlan made here (the many-links case)."""
-        if request.get('kind') in FAST_KINDS and set(request) <= FAST_CREATE_KEYS:
+        if self.rtnl.creates(request):
             self.rtnl.create_macvlan(request['ifname'], request['kind'], request['macvlan_mode'], request['link'],
                                      index=request.get('index'), up=request.get('state') == 'up',
                                      mtu=request.get('mtu'), mac_address=request.get('address'))

@@ -25,7 +25,6 @@ NLA = struct.Struct('=HH')  # length, type
 IFINFOMSG = struct.Struct('=BxHiII')  # family, device type, index, flags, change
 IFADDRMSG = struct.Struct('=BBBBi')  # family, prefix length, flags, scope, index
 RTMSG = struct.Struct('=BBBBBBBBI')  # family, dst_len, src_len, tos, table, protocol, scope, type, flags
-U16 = struct.Struct('=H')
 U32 = struct.Struct('=I')
 S32 = struct.Struct('=i')
 
@@ -48,6 +47,8 @@ RECV_SIZE = 1 << 18
 MACVLAN_MODES = {0: 'none', 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
 MACVLAN_MODE_IDS = {name: number for number, name in MACVLAN_MODES.items()}
 FAST_KINDS = ('macvlan', 'macvtap')  # the kinds whose IFLA_INFO_DATA this file decodes and encodes
+# The keys of a pyroute2 link request (``ipr.link('add', **request)``) that create_macvlan takes as well.
+CREATE_KEYS = frozenset(('kind', 'macvlan_mode', 'ifname', 'link', 'mtu', 'address', 'state', 'index'))
 
 
 def netlink_error(code, msg=None):
@@ -82,6 +83,14 @@ def attributes(data, offset=0, end=None):
     return found
 
 
+class AttrTable(dict):
+    """type -> (name, decoder) of one kind of message or nested attribute, with the set of its names."""
+
+    def __init__(self, entries):
+        super().__init__(entries)
+        self.names = frozenset(name for name, _decoder in self.values())
+
+
 class Attrs:
     """Decoded attributes with pyroute2's lookup: ``get_attr(name)`` (the first, or None), ``get_attrs(name)``."""
 
@@ -102,23 +111,23 @@ class Attrs:
 
 
 def decode_attrs(data, table):
-    """``table``: type -> (name, decoder); unknown types are skipped."""
+    """``table``: an AttrTable; types it does not list are skipped."""
     found = {}
     for kind, payload in attributes(data):
         entry = table.get(kind)
         if entry is not None:
             found.setdefault(entry[0], []).append(entry[1](payload))
-    return Attrs(found, {name for name, _decoder in table.values()})
+    return Attrs(found, table.names)
 
 
-MACADDR_LIST = {4: ('IFLA_MACVLAN_MACADDR', _mac)}
-MACVLAN_DATA = {
+MACADDR_LIST = AttrTable({4: ('IFLA_MACVLAN_MACADDR', _mac)})
+MACVLAN_DATA = AttrTable({
     1: ('IFLA_MACVLAN_MODE', lambda data: MACVLAN_MODES.get(_u32(data), _u32(data))),
     5: ('IFLA_MACVLAN_MACADDR_DATA', lambda data: decode_attrs(data, MACADDR_LIST)),
     6: ('IFLA_MACVLAN_MACADDR_COUNT', _u32),
-}
-LINKINFO = {1: ('IFLA_INFO_KIND', _asciiz), 2: ('IFLA_INFO_DATA', bytes)}
-LINK = {
+})
+LINKINFO = AttrTable({1: ('IFLA_INFO_KIND', _asciiz), 2: ('IFLA_INFO_DATA', bytes)})
+LINK = AttrTable({
     1: ('IFLA_ADDRESS', _mac),
     3: ('IFLA_IFNAME', _asciiz),
     4: ('IFLA_MTU', _u32),
@@ -127,7 +136,7 @@ LINK = {
     20: ('IFLA_IFALIAS', _asciiz),
     27: ('IFLA_GROUP', _u32),
     37: ('IFLA_LINK_NETNSID', lambda data: S32.unpack_from(data)[0]),
-}
+})
 
 
 class LinkInfo(Attrs):
@@ -175,7 +184,7 @@ class Message:
 class LinkMessage(Message):
     """RTM_NEWLINK; keeps its bytes for pyroute2's decoding of the data of kinds this file leaves to it."""
 
-    __slots__ = ('_raw', '_full')
+    __slots__ = ('_raw', '_full', '_linkinfo')
 
     def __init__(self, raw):
         family, _type, index, flags, change = IFINFOMSG.unpack_from(raw, NLMSGHDR.size)
@@ -183,11 +192,14 @@ class LinkMessage(Message):
                          decode_attrs(raw[NLMSGHDR.size + IFINFOMSG.size:], LINK))
         self._raw = raw
         self._full = None
+        self._linkinfo = None  # decoded when first asked for
 
     def get_attrs(self, name):
         if name != 'IFLA_LINKINFO':
             return super().get_attrs(name)
-        return [LinkInfo(payload, self) for payload in super().get_attrs(name)]
+        if self._linkinfo is None:
+            self._linkinfo = [LinkInfo(payload, self) for payload in super().get_attrs(name)]
+        return self._linkinfo
 
     def pyroute2(self):
         if self._full is None:
@@ -201,23 +213,28 @@ def _ip(family):
     return lambda data: socket.inet_ntop(family, bytes(data))
 
 
-ADDRESS_V4 = {1: ('IFA_ADDRESS', _ip(socket.AF_INET)), 2: ('IFA_LOCAL', _ip(socket.AF_INET))}
-ADDRESS_V6 = {1: ('IFA_ADDRESS', _ip(socket.AF_INET6)), 2: ('IFA_LOCAL', _ip(socket.AF_INET6))}
+def _address_table(family):
+    return AttrTable({1: ('IFA_ADDRESS', _ip(family)), 2: ('IFA_LOCAL', _ip(family))})
+
+
+def _route_table(family):
+    return AttrTable({1: ('RTA_DST', _ip(family)), 4: ('RTA_OIF', _u32), 5: ('RTA_GATEWAY', _ip(family)),
+                      6: ('RTA_PRIORITY', _u32), 15: ('RTA_TABLE', _u32)})
+
+
+ADDRESS = {socket.AF_INET: _address_table(socket.AF_INET), socket.AF_INET6: _address_table(socket.AF_INET6)}
+ROUTE = {socket.AF_INET: _route_table(socket.AF_INET), socket.AF_INET6: _route_table(socket.AF_INET6)}
 
 
 def address_message(raw):
     family, prefixlen, flags, scope, index = IFADDRMSG.unpack_from(raw, NLMSGHDR.size)
-    table = ADDRESS_V4 if family == socket.AF_INET else ADDRESS_V6
     return Message({'family': family, 'prefixlen': prefixlen, 'flags': flags, 'scope': scope, 'index': index},
-                   decode_attrs(raw[NLMSGHDR.size + IFADDRMSG.size:], table))
+                   decode_attrs(raw[NLMSGHDR.size + IFADDRMSG.size:], ADDRESS[family]))
 
 
 def route_message(raw):
     family, dst_len, _src_len, _tos, table, proto, scope, kind, _flags = RTMSG.unpack_from(raw, NLMSGHDR.size)
-    ip = _ip(family)
-    attrs = decode_attrs(raw[NLMSGHDR.size + RTMSG.size:], {
-        1: ('RTA_DST', ip), 4: ('RTA_OIF', _u32), 5: ('RTA_GATEWAY', ip), 6: ('RTA_PRIORITY', _u32),
-        15: ('RTA_TABLE', _u32)})
+    attrs = decode_attrs(raw[NLMSGHDR.size + RTMSG.size:], ROUTE[family])
     return Message({'family': family, 'dst_len': dst_len, 'table': attrs.get_attr('RTA_TABLE', table),
                     'proto': proto, 'scope': scope, 'type': kind}, attrs)
 
@@ -321,6 +338,12 @@ class RtnlSocket:
         return None
 
     # -- requests ---------------------------------------------------------
+    @staticmethod
+    def creates(request):
+        """Whether ``create_macvlan`` can send this pyroute2 link request: a plain macvlan (no source MACs) made in
+        this namespace."""
+        return request.get('kind') in FAST_KINDS and CREATE_KEYS.issuperset(request)
+
     def create_macvlan(self, ifname, kind, mode, parent_index, index=0, up=False, mtu=None, mac_address=None):
         """RTM_NEWLINK creating a macvlan/macvtap link (no source MACs) on ``parent_index``, in this namespace."""
         flags = IFF_UP if up else 0

@@ -9,6 +9,7 @@ a request the kernel reads otherwise than pyroute2's, fails here.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import socket
 import subprocess
@@ -228,3 +229,32 @@ def test_the_codec_raises_the_kernels_refusal_with_its_errno(lab):
     finally:
         session.close()
     assert (taken.value.code, no_parent.value.code, no_link.value.code) == (errno.EEXIST, errno.ENODEV, errno.ENODEV)
+
+
+LAZY_SCRIPT = r'''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.underlay.network.plugins.module_utils.netlink import Namespace
+with Namespace(whole=True) as session:
+    trunk = session.link_msg(ifname='trunk')['index']
+    index, _up = session.create_link('m1', {'kind': 'macvlan', 'macvlan_mode': 'bridge'}, parent_index=trunk, up=True)
+    session.set_link(index, 'mark m1', ifalias='underlay.network')
+    session.add_address(index, '172.28.6.1/32')
+    read = (session.addresses(index), session.routes(index), session.nsid_of_task_namespace())
+    served = 'pyroute2.iproute.linux' in sys.modules
+    session.delete_link(index, 'delete m1')  # not spoken by the codec: pyroute2 now
+print(json.dumps({'read': read, 'before': served, 'after': 'pyroute2.iproute.linux' in sys.modules}))
+'''
+
+
+def test_a_run_the_codec_serves_never_imports_pyroute2s_iproute(lab):
+    """Reading a namespace and making a macvlan with its marker and address load no pyroute2 IPRoute (about
+    45 ms of imports per task); a request the codec does not speak (a deletion) loads it then."""
+    ns = lab.add_namespace('lazy')
+    with IPRoute(netns=ns, flags=0) as ipr:
+        ipr.link('add', ifname='trunk', kind='veth', peer={'ifname': 'trunkp'})
+    proc = subprocess.run(['nsenter', '--net=' + str(namespace_path(ns)), sys.executable, '-c', LAZY_SCRIPT,
+                           str(COLLECTIONS)], capture_output=True, text=True, timeout=60, check=True)
+    outcome = json.loads(proc.stdout)
+    assert outcome['read'] == [['172.28.6.1/32'], [], None]
+    assert (outcome['before'], outcome['after']) == (False, True)

@@ -16,7 +16,7 @@ import sys
 import time
 
 IMPORT_BASIC = 'from ansible.module_utils.basic import AnsibleModule'
-IMPORT_LINKS = IMPORT_BASIC + '; import ansible_collections.underlay.network.plugins.module_utils.links_aggregate'
+IMPORT_LINKS = IMPORT_BASIC + '; import ansible_collections.underlay.network.plugins.module_utils._links.host'
 RUNS = 5
 
 
@@ -32,14 +32,12 @@ def import_seconds(statement):
 
 def main(n):
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-    from ansible_collections.underlay.network.plugins.module_utils.gc_passes import fewer_gc_passes
-    from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions
-    from ansible_collections.underlay.network.plugins.module_utils.links_aggregate import (
-        AGGREGATE_ARGUMENT_SPEC,
-        apply_host,
-        plan_host,
-        report,
-    )
+    from ansible_collections.underlay.network.plugins.module_utils._common.gc_passes import fewer_gc_passes
+    from ansible_collections.underlay.network.plugins.module_utils._links.host_apply import apply_host
+    from ansible_collections.underlay.network.plugins.module_utils._links.host_plan import host_options, plan_host
+    from ansible_collections.underlay.network.plugins.module_utils._links.host_report import report
+    from ansible_collections.underlay.network.plugins.module_utils._links.sessions import Sessions
+    from ansible_collections.underlay.network.plugins.module_utils._links.spec import AGGREGATE_ARGUMENT_SPEC
 
     entries = [{'kind': 'macvlan', 'name': 'b%d' % i, 'parent': 'trunk', 'mode': 'bridge',
                 'addresses': ['10.66.%d.%d/32' % (i // 250, i % 250 + 1)]} for i in range(n)]
@@ -54,7 +52,7 @@ def main(n):
         times = {}
         with fewer_gc_passes(), Sessions(whole=True) as sessions:  # as converge_host runs them
             start = time.perf_counter()
-            plan = plan_host(sessions, phase_config, state)
+            plan = plan_host(sessions, phase_config, state, host_options(state))
             times['plan'] = time.perf_counter() - start
             start = time.perf_counter()
             actions = apply_host(sessions, plan) if plan.changed else []

@@ -266,7 +266,7 @@ def up(args):
     for signum in _SIGNALS:
         signal.signal(signum, _raise_interrupted)
     try:
-        built = (up_box if kernel == 'box' else up_host)(lab, spec, state, args.timeout)
+        built = up_box(lab, spec, state, args.timeout) if kernel == 'box' else up_host(lab, spec, state)
     except kernel_box.Interrupted as exc:
         complain('%s: removing the half-built lab', signal.Signals(exc.signum).name)
         tear_down(lab, quiet=True)
@@ -280,7 +280,7 @@ def up(args):
     return 0
 
 
-def up_host(lab, spec, state, timeout):
+def up_host(lab, spec, state):
     try:
         lab_build.build(spec, persistent=True)
     except Exception as exc:

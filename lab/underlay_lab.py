@@ -22,7 +22,7 @@ import os
 from pyroute2 import IPRoute, netns
 
 SWITCH_BRIDGE = 'br0'
-# Where underlay.network.convergence_record keeps a namespace's record (plugins/module_utils/convergence_record.py).
+# Where underlay.network.convergence_record keeps a namespace's record (plugins/module_utils/_links/host_record.py).
 RECORDS = '/run/underlay.network/converged'
 
 

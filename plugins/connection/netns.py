@@ -108,15 +108,13 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.connection.local import Connection as LocalConnection
 from ansible.utils.display import Display
-from ansible_collections.underlay.network.plugins.module_utils.netns import (
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import ValidationError
+from ansible_collections.underlay.network.plugins.module_utils._common.validation import validate_netns_name
+from ansible_collections.underlay.network.plugins.module_utils._kernel.netns import (
     NETNS_RUN_DIR,
     namespace_exists,
     namespace_path,
     not_a_namespace,
-)
-from ansible_collections.underlay.network.plugins.module_utils.validation import (
-    ValidationError,
-    validate_netns_name,
 )
 
 display = Display()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # How a module reaches the Docker engine (argument spec: module_utils/docker_reconcile.py).
+    # How a module reaches the Docker engine (argument spec: module_utils/_docker/spec.py).
     DOCUMENTATION = r'''
 options:
   docker_host:

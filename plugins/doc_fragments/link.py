@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Options every link module shares (argument spec: module_utils/link_reconcile.py).
+    # Options every link module shares (argument spec: module_utils/_links/spec.py).
     DOCUMENTATION = r'''
 options:
   name:

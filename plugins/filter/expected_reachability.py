@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: expected_reachability
 short_description: Which endpoints of a fleet should reach which, as a matrix of expectations
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Takes every endpoint of a fleet (hosts and containers on their segments) and returns one row per ordered
     pair of distinct endpoints, saying whether the first should reach the second's address.
@@ -86,17 +86,16 @@ _value:
     - {from: host1/apps, to: host2/apps, address: 172.28.10.3, expect: reach}
 '''
 
-from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import ansible_filter
-from ansible_collections.underlay.network.plugins.plugin_utils.verification_plan import expected_matrix
+from ansible_collections.underlay.network.plugins.plugin_utils._filters import ansible_filter
+from ansible_collections.underlay.network.plugins.plugin_utils._verification.plan import expected_matrix
 
 
-@ansible_filter
 def expected_reachability(endpoints, overrides=None):
     """Every ordered pair of distinct endpoints: {from, to, address, expect} (the rule lives in
-    plugin_utils/verification_plan.py, with the verification's plan)."""
+    plugin_utils/_verification/plan.py, with the verification's plan)."""
     return expected_matrix(endpoints, overrides)
 
 
 class FilterModule:
     def filters(self):
-        return {'expected_reachability': expected_reachability}
+        return {'expected_reachability': ansible_filter(expected_reachability)}

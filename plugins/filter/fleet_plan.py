@@ -5,20 +5,18 @@
 
 One file defines several filters, so each one's documentation is in the YAML file named after it next to
 this one (fleet_plan.yml, host_links.yml, docker_networks.yml, plan_endpoints.yml, planner_input.yml). The
-logic is in plugin_utils/fleet_plan.py and plugin_utils/planner_input.py; this file only turns its errors
-into Ansible's.
+logic is in plugin_utils/_fleet/ (the plan, planner_input) and plugin_utils/_render/ (links, docker,
+endpoints); this file only turns their errors into Ansible's.
 """
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import (
-    ansible_filter,
-    docker_networks,
-    fleet_plan,
-    host_links,
-    plan_endpoints,
-)
-from ansible_collections.underlay.network.plugins.plugin_utils.planner_input import planner_input
+from ansible_collections.underlay.network.plugins.plugin_utils._filters import ansible_filter
+from ansible_collections.underlay.network.plugins.plugin_utils._fleet.plan import fleet_plan
+from ansible_collections.underlay.network.plugins.plugin_utils._fleet.planner_input import planner_input
+from ansible_collections.underlay.network.plugins.plugin_utils._render.docker import docker_networks
+from ansible_collections.underlay.network.plugins.plugin_utils._render.endpoints import plan_endpoints
+from ansible_collections.underlay.network.plugins.plugin_utils._render.links import host_links
 
 
 class FilterModule:

@@ -4,14 +4,14 @@
 """The persistence filters: networkd_files and ifupdown_files.
 
 The documentation of each filter is in the YAML file named after it next to this one
-(networkd_files.yml, ifupdown_files.yml). The logic is in plugin_utils/persistence.py; this file only turns its errors
-into Ansible's.
+(networkd_files.yml, ifupdown_files.yml). The logic is in plugin_utils/_render/persistence.py; this file only
+turns its errors into Ansible's.
 """
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import ansible_filter
-from ansible_collections.underlay.network.plugins.plugin_utils.persistence import ifupdown_files, networkd_files
+from ansible_collections.underlay.network.plugins.plugin_utils._filters import ansible_filter
+from ansible_collections.underlay.network.plugins.plugin_utils._render.persistence import ifupdown_files, networkd_files
 
 
 class FilterModule:

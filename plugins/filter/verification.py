@@ -4,15 +4,15 @@
 """The reachability verification's filters: verification_plan and verification_report.
 
 One file defines both, so each one's documentation is in the YAML file named after it next to this one
-(verification_plan.yml, verification_report.yml). The logic is in plugin_utils/verification_plan.py and
-plugin_utils/verification_report.py; this file only turns their errors into Ansible's.
+(verification_plan.yml, verification_report.yml). The logic is in plugin_utils/_verification/ (plan.py,
+report.py, html.py); this file only turns their errors into Ansible's.
 """
 
 from __future__ import annotations
 
-from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import ansible_filter
-from ansible_collections.underlay.network.plugins.plugin_utils.verification_plan import verification_plan
-from ansible_collections.underlay.network.plugins.plugin_utils.verification_report import verification_report
+from ansible_collections.underlay.network.plugins.plugin_utils._filters import ansible_filter
+from ansible_collections.underlay.network.plugins.plugin_utils._verification.plan import verification_plan
+from ansible_collections.underlay.network.plugins.plugin_utils._verification.report import verification_report
 
 
 class FilterModule:

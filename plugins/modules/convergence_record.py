@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: convergence_record
 short_description: Record that a host is converged to a plan, so that a run of the same plan can skip converging it
-version_added: 0.5.0
+version_added: 0.1.0
 description:
   - Writes the host's convergence record, after a run has converged the host to a plan. The record holds the plan's
     digest (O(plan)), the namespaces the plan puts workloads in (O(namespaces)) and a digest of the host's state
@@ -103,51 +103,22 @@ record:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.convergence_record import (
-    new_record,
-    remove_record,
-    write_record,
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import UnderlayError, fail_from
+from ansible_collections.underlay.network.plugins.module_utils._kernel.pyroute2_import import require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils._links.host_record import (
+    RECORD_MODULE,
+    record_convergence,
 )
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
-from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions
-from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, require_pyroute2
-from ansible_collections.underlay.network.plugins.module_utils.netns import normalize_sysctls
-from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import STEP_ERRORS
-from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError, validate_netns_name
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            plan=dict(type='str'),
-            namespaces=dict(type='list', elements='dict', default=[], options=dict(
-                name=dict(type='str', required=True),
-                sysctls=dict(type='dict', default={}),
-            )),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-        ),
-        required_if=[('state', 'present', ['plan'])],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **RECORD_MODULE)
     require_pyroute2(module)
-    params = module.params
-    if params['state'] == 'absent':
-        if not module.check_mode:
-            remove_record()
-        module.exit_json(changed=False, record=None)
     try:
-        for ns in params['namespaces']:
-            validate_netns_name(ns['name'], 'namespaces[].name')
-            normalize_sysctls(ns['sysctls'], 'namespaces[%s].sysctls' % ns['name'])
-        with Sessions() as sessions:
-            record = new_record(sessions, params['plan'], params['namespaces'])
-        if not module.check_mode:
-            write_record(record)
-    except (LinkError, ValidationError, NetlinkOperationError) + STEP_ERRORS as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg='cannot write the convergence record below /run/underlay.network (%s)' % exc)
-    module.exit_json(changed=False, record={key: record[key] for key in ('plan', 'namespaces', 'state')})
+        record = record_convergence(module.params, module.check_mode)
+    except UnderlayError as exc:
+        fail_from(module, exc)
+    module.exit_json(changed=False, record=record)
 
 
 if __name__ == '__main__':

@@ -284,50 +284,11 @@ actions:
   sample: [create vlan eth0.10 in the task's network namespace, set admin_state up, create network vlan10]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.docker_engine import (
-    DOCKER_ARGUMENT_SPEC,
-    require_docker,
-)
-from ansible_collections.underlay.network.plugins.module_utils.docker_reconcile import run_network_module
-from ansible_collections.underlay.network.plugins.module_utils.netlink import require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils._docker.reconcile import run_network_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            DOCKER_ARGUMENT_SPEC,
-            name=dict(type='str', required=True),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            driver=dict(type='str', default='macvlan', choices=['macvlan', 'ipvlan']),
-            parent=dict(type='str'),
-            trunk=dict(type='str'),
-            vlan_id=dict(type='int'),
-            vlan_name=dict(type='str'),
-            macvlan_mode=dict(type='str', choices=['bridge', 'private', 'vepa', 'passthru']),
-            ipvlan_mode=dict(type='str', choices=['l2', 'l3']),
-            ipvlan_flag=dict(type='str', choices=['bridge', 'private', 'vepa']),
-            ipam_config=dict(type='list', elements='dict', options=dict(
-                subnet=dict(type='str', required=True),
-                gateway=dict(type='str'),
-                ip_range=dict(type='str'),
-                aux_addresses=dict(type='dict'),
-            )),
-            internal=dict(type='bool', default=False),
-            labels=dict(type='dict'),
-            recreate=dict(type='str', default='when_unused', choices=['never', 'when_unused', 'always']),
-            force=dict(type='bool', default=False),
-            remove_vlan=dict(type='bool', default=False),
-        ),
-        mutually_exclusive=[('parent', 'trunk')],
-        required_together=[('trunk', 'vlan_id')],
-        required_by={'vlan_name': 'trunk'},
-        required_if=[('state', 'present', ('parent', 'trunk'), True), ('state', 'present', ('ipam_config',))],
-        supports_check_mode=True,
-    )
-    require_docker(module)
-    require_pyroute2(module)
-    run_network_module(module)
+    run_network_module()
 
 
 if __name__ == '__main__':

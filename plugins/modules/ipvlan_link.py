@@ -183,27 +183,11 @@ undone:
   sample: [set mtu 1400, add address 172.28.250.9/24]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
-from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
-    LINK_REQUIRED_IF,
-    link_module_argument_spec,
-    run_link_module,
-)
-
-IPVLAN = KINDS['ipvlan']
+from ansible_collections.underlay.network.plugins.module_utils._links.single import run_link_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=link_module_argument_spec(dict(
-            IPVLAN.options,
-            allow_port_mode_change=dict(type='bool', default=False),
-        )),
-        required_if=LINK_REQUIRED_IF,
-        supports_check_mode=True,
-    )
-    run_link_module(module, IPVLAN)
+    run_link_module('ipvlan')
 
 
 if __name__ == '__main__':

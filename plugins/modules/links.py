@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: links
 short_description: Converge a host's whole underlay (namespaces, VLANs, macvlan and ipvlan links) in one task
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Takes every namespace and link a host should have and converges them in one call, with the same code as
     M(underlay.network.netns), M(underlay.network.vlan_iface), M(underlay.network.macvlan_link) and
@@ -376,30 +376,22 @@ would_remove:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
-from ansible_collections.underlay.network.plugins.module_utils.links_aggregate import (
-    AGGREGATE_ARGUMENT_SPEC,
-    AggregateError,
-    converge_host,
-)
-from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, require_pyroute2
-from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import STEP_ERRORS
-from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import UnderlayError, fail_from
+from ansible_collections.underlay.network.plugins.module_utils._kernel.pyroute2_import import require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils._links.host import converge_host
+from ansible_collections.underlay.network.plugins.module_utils._links.host_plan import host_options
+from ansible_collections.underlay.network.plugins.module_utils._links.spec import AGGREGATE_ARGUMENT_SPEC
 
 
 def main():
     module = AnsibleModule(argument_spec=AGGREGATE_ARGUMENT_SPEC, supports_check_mode=True)
     require_pyroute2(module)
     params = module.params
+    options = host_options(params['state'], params['recreate'], params['allow_port_mode_change'], module.check_mode)
     try:
-        result = converge_host(params['config'], params['state'], params['recreate'],
-                               params['allow_port_mode_change'], module.check_mode, params['owner'])
-    except AggregateError as exc:
-        module.fail_json(msg=str(exc), changed=bool(exc.details['applied']), **exc.details)
-    except LinkError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    except (ValidationError, NetlinkOperationError) + STEP_ERRORS as exc:
-        module.fail_json(msg=str(exc))
+        result = converge_host(params['config'], params['state'], options, params['owner'])
+    except UnderlayError as exc:
+        fail_from(module, exc)
     module.exit_json(**result)
 
 

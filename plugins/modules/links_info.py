@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: links_info
 short_description: Report a host's virtual links (VLAN, macvlan, ipvlan, ...), also inside its namespaces
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads every virtual link of the namespace the task runs in and, when asked, of named network namespaces.
     Physical devices (unless O(devices)) and C(lo) are left out. It changes nothing.
@@ -174,37 +174,19 @@ convergence:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.convergence_record import convergence
-from ansible_collections.underlay.network.plugins.module_utils.gc_passes import fewer_gc_passes
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError
-from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions, read_virtual_links
-from ansible_collections.underlay.network.plugins.module_utils.netlink import NetlinkOperationError, require_pyroute2
-from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import STEP_ERRORS
-from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import UnderlayError, fail_from
+from ansible_collections.underlay.network.plugins.module_utils._kernel.pyroute2_import import require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils._links.info import LINKS_INFO_ARGUMENT_SPEC, links_info
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            namespaces=dict(type='list', elements='str', default=[]),
-            managed_only=dict(type='bool', default=False),
-            kinds=dict(type='list', elements='str', default=[]),
-            devices=dict(type='bool', default=False),
-            convergence=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=LINKS_INFO_ARGUMENT_SPEC, supports_check_mode=True)
     require_pyroute2(module)
-    params = module.params
     try:
-        with fewer_gc_passes(), Sessions() as sessions:
-            links = read_virtual_links(sessions, params['namespaces'], params['managed_only'], params['kinds'],
-                                       params['devices'])
-            default_routes = sessions.task.default_routes()
-            extra = {'convergence': convergence(sessions)} if params['convergence'] else {}
-    except (LinkError, ValidationError, NetlinkOperationError) + STEP_ERRORS as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, links=links, default_routes=default_routes, **extra)
+        result = links_info(module.params)
+    except UnderlayError as exc:
+        fail_from(module, exc)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':

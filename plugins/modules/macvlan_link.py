@@ -164,24 +164,11 @@ undone:
   sample: [set mtu 1400, add address 172.28.250.9/24]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
-from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
-    LINK_REQUIRED_IF,
-    link_module_argument_spec,
-    run_link_module,
-)
-
-MACVLAN = KINDS['macvlan']
+from ansible_collections.underlay.network.plugins.module_utils._links.single import run_link_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=link_module_argument_spec(MACVLAN.options),
-        required_if=LINK_REQUIRED_IF,
-        supports_check_mode=True,
-    )
-    run_link_module(module, MACVLAN)
+    run_link_module('macvlan')
 
 
 if __name__ == '__main__':

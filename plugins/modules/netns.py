@@ -168,29 +168,22 @@ actions:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.netlink import require_pyroute2
-from ansible_collections.underlay.network.plugins.module_utils.netns_reconcile import (
-    STEP_ERRORS,
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import UnderlayError, fail_from
+from ansible_collections.underlay.network.plugins.module_utils._kernel.pyroute2_import import require_pyroute2
+from ansible_collections.underlay.network.plugins.module_utils._netns.reconcile import (
+    NETNS_ARGUMENT_SPEC,
     reconcile_namespace,
 )
-from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            sysctls=dict(type='dict', default={}),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=NETNS_ARGUMENT_SPEC, supports_check_mode=True)
     require_pyroute2(module)
+    params = module.params
     try:
-        outcome = reconcile_namespace(module.params['name'], module.params['state'], module.params['sysctls'],
-                                      module.check_mode)
-    except (ValidationError,) + STEP_ERRORS as exc:
-        module.fail_json(msg=str(exc))
+        outcome = reconcile_namespace(params['name'], params['state'], params['sysctls'], module.check_mode)
+    except UnderlayError as exc:
+        fail_from(module, exc)
     module.exit_json(**outcome)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: reachability
 short_description: Ping addresses from a host, its network namespaces or its Docker containers, many at once
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs real pings, one probe per entry of O(probes), from the host the task runs on, from a named network
     namespace there, or from inside a Docker container there. It reports for each probe whether the target
@@ -193,36 +193,19 @@ summary:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.docker_engine import EngineError, require_docker
-from ansible_collections.underlay.network.plugins.module_utils.reachability import (
-    REACHABILITY_ARGUMENT_SPEC,
-    Prober,
-    describe_mismatch,
-    normalize_probes,
-    probe_with_retries,
-    report,
-    validate_settings,
-)
-from ansible_collections.underlay.network.plugins.module_utils.validation import ValidationError
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import UnderlayError, fail_from
+from ansible_collections.underlay.network.plugins.module_utils._probes.probes import REACHABILITY_ARGUMENT_SPEC
+from ansible_collections.underlay.network.plugins.module_utils._probes.run import mismatch_message, probe_all
 
 
 def main():
     module = AnsibleModule(argument_spec=REACHABILITY_ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
     try:
-        validate_settings(params['count'], params['timeout'], params['parallel'], params['retries'])
-        probes = normalize_probes(params['probes'])
-        if any(probe['source']['container'] for probe in probes):
-            require_docker(module)
-        with Prober(params['count'], params['timeout']) as prober:
-            prober.prepare(probes)
-            result = report(probe_with_retries(prober, probes, params['parallel'], params['retries']))
-    except (ValidationError, EngineError) as exc:
-        module.fail_json(msg=str(exc))
-    if params['fail_on_mismatch'] and result['mismatches']:
-        module.fail_json(msg='%d of %d probes did not behave as expected: %s' % (
-            result['mismatches'], len(probes), '; '.join(describe_mismatch(r) for r in result['results']
-                                                         if not r['ok'])), **result)
+        result = probe_all(module)
+    except UnderlayError as exc:
+        fail_from(module, exc)
+    if module.params['fail_on_mismatch'] and result['mismatches']:
+        module.fail_json(msg=mismatch_message(result), **result)
     module.exit_json(changed=False, **result)
 
 

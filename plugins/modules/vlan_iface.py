@@ -195,27 +195,11 @@ undone:
   sample: [set mtu 1400, add address 172.28.250.9/24]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS
-from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import (
-    link_module_argument_spec,
-    run_link_module,
-)
-
-VLAN = KINDS['vlan']
+from ansible_collections.underlay.network.plugins.module_utils._links.single import run_link_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=link_module_argument_spec(dict(
-            VLAN.options,
-            name=dict(type='str'),  # default: PARENT.VLAN_ID
-        )),
-        required_if=[('state', 'present', ('parent', 'vlan_id'))],
-        required_one_of=[('name', 'parent')],
-        supports_check_mode=True,
-    )
-    run_link_module(module, VLAN)
+    run_link_module('vlan')
 
 
 if __name__ == '__main__':

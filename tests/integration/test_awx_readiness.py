@@ -81,8 +81,9 @@ def test_the_tarball_leaves_the_development_files_out(built):
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
     for shipped in ('MANIFEST.json', 'FILES.json', 'README.md', 'meta/runtime.yml', 'requirements.txt', 'bindep.txt',
-                    'playbooks/site.yml', 'plugins/modules/links.py', 'roles/verify/meta/argument_specs.yml',
-                    'changelogs/changelog.yaml'):
+                    'playbooks/site.yml', 'playbooks/plan.yml', 'plugins/modules/links.py',
+                    'plugins/module_utils/_links/spec.py', 'roles/verify/meta/argument_specs.yml',
+                    'changelogs/changelog.yaml', 'docs/docsite/extra-docs.yml', 'docs/docsite/rst/guide_install.rst'):
         assert shipped in names
     left_out = ('lab', 'benchmarks', 'scripts', 'tests/output', '.venv', '.cache', '.git', 'docs/site',
                 'molecule/default/.molecule')
@@ -130,3 +131,19 @@ def test_the_installed_collection_lists_its_modules_filters_and_roles(built, tmp
         plugin_type = 'module' if name in modules else 'filter'
         out = run(VENV_BIN / 'ansible-doc', '-t', plugin_type, FQCN + '.' + name, cwd=tmp_path, env=env)
         assert 'EXAMPLES' in out and 'RETURN' in out.upper()
+    # Every module of the installed copy has the options of the tree's (doc fragments included).
+    tree_env = dict(env, ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.cache' / 'collections'))
+    names = sorted(FQCN + '.' + name for name in modules)
+    installed = json.loads(run(VENV_BIN / 'ansible-doc', '-t', 'module', '--json', *names, cwd=tmp_path, env=env))
+    tree = json.loads(run(VENV_BIN / 'ansible-doc', '-t', 'module', '--json', *names, cwd=tmp_path, env=tree_env))
+    for name in names:
+        assert option_names(installed[name]['doc']['options']) == option_names(tree[name]['doc']['options']), name
+
+
+def option_names(options):
+    """Every option's name, suboptions as PARENT.NAME."""
+    names = []
+    for name, option in (options or {}).items():
+        names.append(name)
+        names += ['%s.%s' % (name, sub) for sub in option_names(option.get('suboptions'))]
+    return sorted(names)

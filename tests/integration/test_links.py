@@ -319,8 +319,13 @@ CLEANUP_SCRIPT = r'''
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from pyroute2 import IPRoute
-from ansible_collections.underlay.network.plugins.module_utils import link_reconcile, netlink
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import KINDS, LinkError
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import LinkError
+from ansible_collections.underlay.network.plugins.module_utils._kernel import netlink
+from ansible_collections.underlay.network.plugins.module_utils._links.change import LinkOptions
+from ansible_collections.underlay.network.plugins.module_utils._links.desired import desired_link
+from ansible_collections.underlay.network.plugins.module_utils._links.kinds import KINDS
+from ansible_collections.underlay.network.plugins.module_utils._links.sessions import Sessions
+from ansible_collections.underlay.network.plugins.module_utils._links.single import reconcile_link
 
 real_set_link = netlink.Namespace.set_link
 
@@ -332,10 +337,10 @@ def set_link(self, index, what, **attrs):
 
 netlink.Namespace.set_link = set_link
 params = dict(name='m', parent='v0', addresses=['172.28.250.3/32'], mode='bridge')
-desired = link_reconcile.desired_link(params, KINDS['macvlan'])
+desired = desired_link(params, KINDS['macvlan'])
 try:
-    with link_reconcile.Sessions() as sessions:
-        link_reconcile.reconcile_link(sessions, desired, KINDS['macvlan'], params=params)
+    with Sessions() as sessions:
+        reconcile_link(sessions, desired, KINDS['macvlan'], LinkOptions())
     print(json.dumps({'msg': None}))
 except LinkError as exc:
     print(json.dumps({'msg': str(exc)}))
@@ -387,7 +392,7 @@ def test_a_chosen_ifindex_that_got_taken_falls_back_to_the_kernels_choice(host):
     another link took it meanwhile, the kernel refuses (EBUSY) and the kernel picks the index instead."""
     if str(COLLECTIONS) not in sys.path:
         sys.path.insert(0, str(COLLECTIONS))
-    from ansible_collections.underlay.network.plugins.module_utils.netlink import Namespace
+    from ansible_collections.underlay.network.plugins.module_utils._kernel.netlink import Namespace
 
     with Namespace(host, whole=True) as session, IPRoute(netns=host, flags=0) as ipr:
         parent = ipr.link_lookup(ifname='eth0')[0]
@@ -497,7 +502,11 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 scenario, victims = sys.argv[2], sys.argv[3:]
 from pyroute2 import IPRoute
-from ansible_collections.underlay.network.plugins.module_utils import link_reconcile, links_aggregate, netlink
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import AggregateError
+from ansible_collections.underlay.network.plugins.module_utils._kernel import netlink
+from ansible_collections.underlay.network.plugins.module_utils._links.host_apply import apply_host
+from ansible_collections.underlay.network.plugins.module_utils._links.host_plan import host_options, plan_host
+from ansible_collections.underlay.network.plugins.module_utils._links.sessions import Sessions
 
 if scenario == 'group':  # another run puts its link in the group this run picked (as two runs did with one number)
     real_call, seen = netlink.Namespace._call, []
@@ -510,15 +519,15 @@ if scenario == 'group':  # another run puts its link in the group this run picke
         return real_call(self, what, func, *args, **kwargs)
     netlink.Namespace._call = _call
 try:
-    with link_reconcile.Sessions(whole=True) as sessions:
-        plan = links_aggregate.plan_host(sessions, {}, 'deleted')
+    with Sessions(whole=True) as sessions:
+        plan = plan_host(sessions, {}, 'deleted', host_options('deleted'))
         planned = sorted(state['name'] for state, _depth in plan.deletions)
         if scenario == 'vanished':  # another process deletes links after the plan, before the call gets to them
             with IPRoute() as ipr:
                 for name in victims:
                     ipr.link('del', index=ipr.link_lookup(ifname=name)[0])
-        out = {'planned': planned, 'actions': links_aggregate.apply_host(sessions, plan)}
-except links_aggregate.AggregateError as exc:
+        out = {'planned': planned, 'actions': apply_host(sessions, plan)}
+except AggregateError as exc:
     out = {'planned': planned, 'msg': str(exc)}
 except Exception as exc:
     out = {'planned': planned, 'error': '%s: %s' % (type(exc).__name__, exc)}

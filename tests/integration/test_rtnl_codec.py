@@ -1,4 +1,4 @@
-"""The collection's own rtnetlink codec (module_utils/rtnl_codec.py) against pyroute2, on this machine's kernel.
+"""The collection's own rtnetlink codec (module_utils/_kernel/rtnl_codec.py) against pyroute2, on this machine's kernel.
 
 The codec decodes the dumps of links, addresses and routes and encodes the requests that create macvlan
 links, mark them and address them. Every test here builds a namespace with pyroute2, reads it both ways (or
@@ -24,11 +24,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 COLLECTIONS = ROOT / '.cache' / 'collections'
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
-from ansible_collections.underlay.network.plugins.module_utils.netns import (  # noqa: E402
-    namespace_path,
-    socket_in_namespace,
-)
-from ansible_collections.underlay.network.plugins.module_utils.rtnl_codec import RtnlSocket  # noqa: E402
+from ansible_collections.underlay.network.plugins.module_utils._kernel.netns import namespace_path, socket_in_namespace  # noqa: E402
+from ansible_collections.underlay.network.plugins.module_utils._kernel.rtnl_codec import RtnlSocket  # noqa: E402
 
 SOURCE_MACS = ['02:00:00:00:00:0a', '02:00:00:00:00:0b']
 LINK_ATTRS = ('IFLA_IFNAME', 'IFLA_ADDRESS', 'IFLA_MTU', 'IFLA_LINK', 'IFLA_IFALIAS', 'IFLA_GROUP',
@@ -234,7 +231,7 @@ def test_the_codec_raises_the_kernels_refusal_with_its_errno(lab):
 LAZY_SCRIPT = r'''
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.underlay.network.plugins.module_utils.netlink import Namespace
+from ansible_collections.underlay.network.plugins.module_utils._kernel.netlink import Namespace
 with Namespace(whole=True) as session:
     trunk = session.link_msg(ifname='trunk')['index']
     index, _up = session.create_link('m1', {'kind': 'macvlan', 'macvlan_mode': 'bridge'}, parent_index=trunk, up=True)

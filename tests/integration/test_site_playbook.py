@@ -188,6 +188,15 @@ def test_a_segment_taken_out_of_the_plan_goes_with_its_shim(ansible, fleet_lab):
     assert read_link(h1 + '-lan2-1', 'eth0')['addresses'] == ['172.28.41.143/24']
 
 
+def play_names(playbook):
+    """The plays of ``playbook`` in the order they run, those of the playbooks it imports included."""
+    names = []
+    for entry in yaml.safe_load(playbook.read_text()):
+        imported = entry.get('ansible.builtin.import_playbook')
+        names += play_names(playbook.parent / imported) if imported else [entry['name']]
+    return names
+
+
 def test_site_as_an_awx_job_successful_with_the_events_awx_records(ansible, fleet_lab):
     # AWX runs a job template through ansible-runner and judges it by the runner's status and the job events.
     hosts = sorted(fleet_lab.hosts.values())
@@ -196,7 +205,7 @@ def test_site_as_an_awx_job_successful_with_the_events_awx_records(ansible, flee
     events = list(run.runner.events)
     kinds = [event['event'] for event in events]
     assert kinds[0] == 'playbook_on_start' and kinds.count('playbook_on_start') == 1
-    plays = [play['name'] for play in yaml.safe_load(SITE.read_text())]
+    plays = play_names(SITE)
     assert [e['event_data']['play'] for e in events if e['event'] == 'playbook_on_play_start'] == plays
     assert 'runner_on_failed' not in kinds and 'runner_on_unreachable' not in kinds
     # The verification's assert, once for the fleet: every probe behaved as the plan expects.

@@ -26,9 +26,9 @@ COLLECTIONS = Path(__file__).resolve().parents[2] / '.cache' / 'collections'
 if str(COLLECTIONS) not in sys.path:  # the link scripts/bootstrap.sh makes
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.underlay.network.plugins.module_utils.link_kinds import LinkError  # noqa: E402
-from ansible_collections.underlay.network.plugins.module_utils.link_reconcile import Sessions  # noqa: E402
-from ansible_collections.underlay.network.plugins.module_utils.netns import run_in_namespace  # noqa: E402
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import LinkError  # noqa: E402
+from ansible_collections.underlay.network.plugins.module_utils._kernel.netns import run_in_namespace  # noqa: E402
+from ansible_collections.underlay.network.plugins.module_utils._links.sessions import Sessions  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

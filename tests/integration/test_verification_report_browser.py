@@ -1,10 +1,11 @@
-"""What a real browser shows of the verification's HTML report (plugin_utils/verification_html.py).
+"""What a real browser shows of the verification's HTML report (plugin_utils/_verification/html.py).
 
 The report is rendered from models built here (a fleet of hosts, segments, containers and a gateway, with
 mismatches, probes not run and pairs not probed planted in it), written to a file and opened in headless
 Chromium (tests/chromium.py: the DevTools protocol over a pipe). The assertions are on what the browser
 computed: the background colour of every cell, the rows it lays out, the text it renders, the requests the page
-made (none but its own file) and that no script ran. tests/unit/test_verification_html.py checks the markup.
+made (none but its own file) and that no script ran.
+tests/unit/plugins/plugin_utils/_verification/test_html.py checks the markup.
 
 Chromium comes from scripts/bootstrap.sh; without it the tests are skipped, except under CI, where they fail.
 """
@@ -19,7 +20,7 @@ COLLECTIONS = Path(__file__).resolve().parents[2] / '.cache' / 'collections'
 if str(COLLECTIONS) not in sys.path:  # the link scripts/bootstrap.sh makes
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.underlay.network.plugins.plugin_utils.verification_html import render_html  # noqa: E402
+from ansible_collections.underlay.network.plugins.plugin_utils._verification.html import render_html  # noqa: E402
 
 # The colours the report's stylesheet gives the outcomes, as getComputedStyle reports them.
 MISMATCH_RED = 'rgb(214, 40, 40)'
@@ -40,10 +41,8 @@ def expectation(source, target):
     return 'isolated'
 
 
-def fleet_model(mode='full', seed=7, mismatches=5, not_run=3, not_probed=4):
-    """A model as the verify role builds it: every ordered pair of endpoints probed (full), or 2 targets per
-    endpoint and segment (sampled), with ``mismatches``, ``not_run`` and ``not_probed`` planted at random."""
-    rng = random.Random(seed)
+def fleet_endpoints():
+    """Every host on every segment, a container per host on apps and a gateway; and the plan's rows."""
     endpoints, plan = [], []
     for index, host in enumerate(HOSTS, start=1):
         for segment, vlan in SEGMENTS:
@@ -59,7 +58,11 @@ def fleet_model(mode='full', seed=7, mismatches=5, not_run=3, not_probed=4):
                           'address': '172.28.10.%d' % (128 + index)})
     endpoints.append({'name': 'h1/gw-apps', 'host': 'h1', 'segment': 'apps', 'kind': 'gateway',
                       'address': '172.28.10.1'})
+    return endpoints, plan
 
+
+def probed_pairs(endpoints, mode, rng):
+    """Every ordered pair (full), or 2 targets per endpoint and segment (sampled), each as it behaved."""
     pairs = [(s, t) for s in endpoints for t in endpoints if s is not t]
     if mode == 'sampled':
         chosen = []
@@ -74,6 +77,11 @@ def fleet_model(mode='full', seed=7, mismatches=5, not_run=3, not_probed=4):
         probes.append({'from': source['name'], 'to': target['name'], 'address': target['address'],
                        'from_segment': source['segment'], 'to_segment': target['segment'], 'expect': expect,
                        'result': 'not reached' if expect == 'isolated' else 'reached', 'ok': True, 'detail': ''})
+    return probes
+
+
+def plant_problems(probes, rng, mismatches, not_run, not_probed):
+    """``mismatches``, ``not_run`` and ``not_probed`` probes at random, in place."""
     planted = rng.sample(range(len(probes)), mismatches + not_run + not_probed)
     for n, position in enumerate(planted):
         entry = probes[position]
@@ -87,6 +95,15 @@ def fleet_model(mode='full', seed=7, mismatches=5, not_run=3, not_probed=4):
             entry['result'], entry['detail'] = 'not run', 'host unreachable'
         else:
             entry['result'], entry['detail'] = 'not probed', 'no ping in the container'
+
+
+def fleet_model(mode='full', seed=7, mismatches=5, not_run=3, not_probed=4):
+    """A model as the verify role builds it: every ordered pair of endpoints probed (full), or 2 targets per
+    endpoint and segment (sampled), with ``mismatches``, ``not_run`` and ``not_probed`` planted at random."""
+    rng = random.Random(seed)
+    endpoints, plan = fleet_endpoints()
+    probes = probed_pairs(endpoints, mode, rng)
+    plant_problems(probes, rng, mismatches, not_run, not_probed)
     return {
         'title': 'underlay.network reachability',
         'generated': '2026-12-03 09:30 UTC',
@@ -168,15 +185,21 @@ def block_line(block):
 def test_full_report_shows_each_outcome_in_its_colour(browser, tmp_path):
     model = fleet_model()
     shown = show(browser, tmp_path, model)
-    n = len(model['endpoints'])
-    assert n == 13
+    assert len(model['endpoints']) == 13
     assert shown['title'] == model['title']
     assert shown['scripts'] == 0
 
     # the legend's swatches are the colours the cells use, five different ones
     assert shown['legend'] == {'mismatch': MISMATCH_RED, 'unchecked': UNCHECKED_AMBER, 'ok-reach': REACHED_GREEN,
                                'ok-isolated': ISOLATED_BLUE_GREY, 'ok-any': ANY_NEUTRAL}
+    assert model['counts']['mismatches'] == 5
+    check_pair_matrix(shown, model)
+    check_grid_plan_and_summary(shown, model)
 
+
+def check_pair_matrix(shown, model):
+    """Every pair's cell in the colour of its outcome, the diagonal blank, each red cell naming its mismatch."""
+    n = len(model['endpoints'])
     pairs = shown['pairs']
     assert len(pairs) == n * n
     assert all(cell['visible'] for cell in pairs)
@@ -184,7 +207,6 @@ def test_full_report_shows_each_outcome_in_its_colour(browser, tmp_path):
     for cell in pairs:
         by_colour.setdefault(cell['bg'], []).append(cell)
     c = model['counts']
-    assert c['mismatches'] == 5
     assert len(by_colour[MISMATCH_RED]) == c['mismatches']
     assert len(by_colour[UNCHECKED_AMBER]) == c['not_run'] + c['not_probed']
     assert len(by_colour[REACHED_GREEN]) == c['reached_ok']
@@ -194,31 +216,27 @@ def test_full_report_shows_each_outcome_in_its_colour(browser, tmp_path):
     rest = [cell for colour, cells in by_colour.items() if colour not in (
         MISMATCH_RED, UNCHECKED_AMBER, REACHED_GREEN, ISOLATED_BLUE_GREY, ANY_NEUTRAL) for cell in cells]
     assert len(rest) == n and all(not cell['text'] and not cell['title'] for cell in rest)
-
-    # each red cell's tooltip names its planted mismatch
     mismatches = [p for p in model['probes'] if outcome(p) == 'mismatch']
     planted = ['%s -> %s %s: %s, expected %s; %s' % (p['from'], p['to'], p['address'], p['result'], p['expect'],
                                                      p['detail']) for p in mismatches]
     assert sorted(cell['title'] for cell in by_colour[MISMATCH_RED]) == sorted(planted)
 
-    # the grid at a glance: hosts x segments, red where a mismatch is
+
+def check_grid_plan_and_summary(shown, model):
+    """The grid (hosts x segments, red where a mismatch is), the plan's rows, every mismatch in full, and the
+    summary lines, blocks with mismatches marked."""
     grid = shown['grid']
     assert len(grid) == len(HOSTS) * len(SEGMENTS)
     assert all(cell['visible'] for cell in grid)
     assert sum(cell['bg'] == MISMATCH_RED for cell in grid) == host_segment_reds(model) > 0
     assert sum(int(cell['text'].split('/')[1]) for cell in grid) == len(model['probes'])
-
-    # the plan: one row per host and segment
     assert shown['planRows'] == len(HOSTS) * len(SEGMENTS) == len(model['plan'])
     assert shown['planVisible']
-
-    # every mismatch in full
+    c = model['counts']
     assert len(shown['mismatchRows']) == c['mismatches']
-    for p in mismatches:
+    for p in (p for p in model['probes'] if outcome(p) == 'mismatch'):
         assert any(row.split('\t') == [p['from'], p['to'], p['address'], p['expect'], p['result'], p['detail']]
                    for row in shown['mismatchRows'])
-
-    # the summary: header lines and one line per block, blocks with mismatches marked
     text = shown['text']
     for line in ('underlay.network reachability', 'Generated: 2026-12-03 09:30 UTC', 'Mode: full',
                  '13 endpoints, 156 pairs in the matrix.', '%d mismatches' % c['mismatches'],

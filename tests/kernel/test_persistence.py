@@ -218,8 +218,8 @@ def assert_marked(ansible, collections_path, namespace):
     assert {link['name']: link['managed_by'] for link in info['links'] if link['name'] in MARKERS} == MARKERS, info
     if str(collections_path) not in sys.path:
         sys.path.insert(0, str(collections_path))
-    from ansible_collections.underlay.network.plugins.plugin_utils.fleet_plan import fleet_plan
-    from ansible_collections.underlay.network.plugins.plugin_utils.planner_input import planner_input
+    from ansible_collections.underlay.network.plugins.plugin_utils._fleet.plan import fleet_plan
+    from ansible_collections.underlay.network.plugins.plugin_utils._fleet.planner_input import planner_input
 
     plans = fleet_plan(FLEET, {'a-new-host': {}, namespace: planner_input(dict(info), {})})
     assert (plans[namespace]['index'], plans['a-new-host']['index']) == (0, 1), plans

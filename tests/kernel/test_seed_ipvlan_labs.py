@@ -94,11 +94,23 @@ def test_l2_lab_shim_and_port_mode_guard(play, host, lab):
     legs = [leg(net1, '172.28.248.10/24', 'l2', default_route=True),
             leg(net2, '172.28.248.11/24', 'l2', default_route=True),
             leg(net3, '172.28.249.10/24', 'l2')]
+    seed_l2_lab(play, host, legs, (net1, net2, net3))
+    shim = ipvlan(name='ipvl-shim', parent='eth0', mode='l2', addresses=['172.28.248.254/32'],
+                  routes=[{'dest': '172.28.248.0/24'}])
+    add_l2_shim(play, host, shim, (net1, net2, net3))
+    seed_shim = dict(name='ipvlan_shim', parent='eth0', mode='l3', addresses=['172.28.248.222/32'],
+                     routes=[{'dest': '172.28.249.0/24'}])
+    refuse_l3_shim(play, host, legs + [shim], seed_shim, (net1, net2, net3))
+    allow_l3_shim(play, host, seed_shim, (net1, net2, net3))
 
+
+def seed_l2_lab(play, host, legs, namespaces):
+    """The L2 lab as the seed builds it: reach within the /24, not across, not to or from the host."""
+    net1, net2, net3 = namespaces
     created = play(*legs)
     assert all(r.changed and not r.failed for r in created), created
     assert created[2]['port']['mode'] == 'l2'
-    assert port_links(created[2]) == {('eth0', ns, 'l2') for ns in (net1, net2, net3)}
+    assert port_links(created[2]) == {('eth0', ns, 'l2') for ns in namespaces}
     assert reaches(net1, '172.28.248.11') and reaches(net2, '172.28.248.10')
     # Another /24 on the same l2 port, default route in net1 only: the request arrives, no reply comes back.
     echos = in_echos(net3)
@@ -108,46 +120,52 @@ def test_l2_lab_shim_and_port_mode_guard(play, host, lab):
     assert not reaches(net1, HOST) and not reaches(net2, HOST)
     assert not reaches(host, '172.28.248.10')
 
-    shim = ipvlan(name='ipvl-shim', parent='eth0', mode='l2', addresses=['172.28.248.254/32'],
-                  routes=[{'dest': '172.28.248.0/24'}])
+
+def add_l2_shim(play, host, shim, namespaces):
+    """An l2 shim in the port's mode: the host and its namespaces reach each other; a route back joins net3."""
+    net1, net2, net3 = namespaces
     shimmed = play(shim, leg(net3, '172.28.249.10/24', 'l2', default_route=True))
     assert all(r.changed and not r.failed for r in shimmed), shimmed
-    assert port_links(shimmed[0]) == {('ipvl-shim', None, 'l2')} | {('eth0', ns, 'l2') for ns in (net1, net2, net3)}
+    assert port_links(shimmed[0]) == {('ipvl-shim', None, 'l2')} | {('eth0', ns, 'l2') for ns in namespaces}
     for ns, address in ((net1, '172.28.248.10'), (net2, '172.28.248.11')):
         assert reaches(ns, HOST), ns
         assert reaches(host, address), address
     assert reaches(net1, '172.28.249.10') and reaches(net3, '172.28.248.10')  # a route back was all it took
 
-    # The seed's l3 shim on this L2 lab: refused, nothing touched (the setup re-run changes nothing either).
-    namespaces = (host, net1, net2, net3)
-    before = {ns: netlink_dump(ns) for ns in namespaces}
-    seed_shim = dict(name='ipvlan_shim', parent='eth0', mode='l3', addresses=['172.28.248.222/32'],
-                     routes=[{'dest': '172.28.249.0/24'}])
-    guarded = play(*legs, shim, ipvlan(**seed_shim))
+
+def refuse_l3_shim(play, host, setup, seed_shim, namespaces):
+    """The seed's l3 shim on this L2 lab: refused, nothing touched (the setup re-run changes nothing either)."""
+    net1 = namespaces[0]
+    before = {ns: netlink_dump(ns) for ns in (host,) + namespaces}
+    guarded = play(*setup, ipvlan(**seed_shim))
     assert not any(r.changed or r.failed for r in guarded[:-1]), guarded[:-1]
     refused = guarded[-1]
     assert refused.failed and not refused.changed, refused
     assert 'would switch every ipvlan on parent eth0' in refused['msg']
     assert 'allow_port_mode_change: true' in refused['msg']
     assert sorted(refused['would_change']) == sorted(
-        ["eth0 in netns '%s' (l2, bridge)" % ns for ns in (net1, net2, net3)]
+        ["eth0 in netns '%s' (l2, bridge)" % ns for ns in namespaces]
         + ["ipvl-shim in the task's namespace (l2, bridge)"])
     for described in refused['would_change']:
         assert described in refused['msg']
-    assert {ns: netlink_dump(ns) for ns in namespaces} == before
+    assert {ns: netlink_dump(ns) for ns in (host,) + namespaces} == before
     mode, flags = mode_and_flags(net1, 'eth0')
     assert mode == IPVLAN_MODE['l2'] and not flags & IFF_NOARP
 
+
+def allow_l3_shim(play, host, seed_shim, namespaces):
+    """With allow_port_mode_change the whole port goes l3 (NOARP), and the host is still reachable: why the seed
+    did not notice."""
+    net1, net2, net3 = namespaces
     allowed = play(ipvlan(**seed_shim, allow_port_mode_change=True))[0]
     assert allowed.changed and not allowed.failed, allowed
     assert allowed['port']['mode'] == 'l3'
     assert port_links(allowed) == ({('ipvl-shim', None, 'l3'), ('ipvlan_shim', None, 'l3')}
-                                   | {('eth0', ns, 'l3') for ns in (net1, net2, net3)})
+                                   | {('eth0', ns, 'l3') for ns in namespaces})
     for ns, name in ((net1, 'eth0'), (net2, 'eth0'), (net3, 'eth0'), (host, 'ipvl-shim'), (host, 'ipvlan_shim')):
         mode, flags = mode_and_flags(ns, name)
         assert mode == IPVLAN_MODE['l3'], (ns, name)
         assert flags & IFF_NOARP, (ns, name)  # what the switch does to every link: no more ARP
-    # Why the seed did not notice: the host is still reachable, now routed by ipvlan l3.
     assert reaches(net1, HOST) and reaches(host, '172.28.248.10')
     assert reaches(net3, HOST)  # through the l3 shim's route to 172.28.249.0/24
 

@@ -61,29 +61,29 @@ integration: venv
 	$(call pytest,tests/integration)
 
 # Full-kernel tests (802.1Q VLAN, ipvlan, ...): pytest inside the kernel box, User-Mode
-# Linux booted by scripts/kernel_box.py (output streamed, exit status passed on, box always
+# Linux booted by .venv/bin/kernel-box (output streamed, exit status passed on, box always
 # torn down; 124 = time limit hit, 125 = the box itself failed). One test, or a few:
 #   make kernel PYTEST_ARGS='tests/kernel/test_box.py::test_vlan_tags_separate_traffic'
-#   scripts/kernel_box.py -- .venv/bin/pytest tests/kernel/test_box.py -k ipvlan
+#   .venv/bin/kernel-box -- .venv/bin/pytest tests/kernel/test_box.py -k ipvlan
 # (tests/kernel is left out when PYTEST_ARGS names tests under it itself).
-# The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): scripts/kernel_suite.py, which
+# The whole suite runs in KERNEL_BOXES boxes at once (a box uses one CPU): .venv/bin/kernel-suite, which
 # splits it by the seconds per file of an earlier run (tests/kernel/durations.json; --record rewrites it).
 KERNEL_TIMEOUT ?= 1500
 KERNEL_BOXES ?= 2
-# The Docker engine in the box starts from an image store made here (see lab/lab_dockerd.py).
+# The Docker engine in the box starts from an image store made here (see dev/underlay_dev/lab/dockerd.py).
 DOCKER_IMAGE_STORE := .cache/docker-image-store
 kernel: venv
-	$(PY) lab/lab_dockerd.py build-store $(DOCKER_IMAGE_STORE)
+	$(BIN)/lab-dockerd build-store $(DOCKER_IMAGE_STORE)
 	if [ -n "$(filter tests/kernel%,$(PYTEST_ARGS))" ]; then \
-	    scripts/kernel_box.py --timeout $(KERNEL_TIMEOUT) -- $(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
+	    $(BIN)/kernel-box --timeout $(KERNEL_TIMEOUT) -- $(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
 	else \
-	    scripts/kernel_suite.py --boxes $(KERNEL_BOXES) --timeout $(KERNEL_TIMEOUT) -- $(PYTEST_ARGS); \
+	    $(BIN)/kernel-suite --boxes $(KERNEL_BOXES) --timeout $(KERNEL_TIMEOUT) -- $(PYTEST_ARGS); \
 	fi
 
 # Molecule scenarios (molecule/README.md), each the whole `molecule test` sequence against a lab
-# of its own (lab/labctl.py, ulmol<scenario>): default and docker on this kernel, vlan (802.1Q
+# of its own (.venv/bin/labctl, ulmol<scenario>): default and docker on this kernel, vlan (802.1Q
 # VLAN, ipvlan) inside a one-shot kernel box. All three always run; the target fails if any did.
-# One scenario: .venv/bin/molecule test -s docker (vlan: the kernel_box.py line below).
+# One scenario: .venv/bin/molecule test -s docker (vlan: the kernel-box line below).
 MOLECULE_TIMEOUT ?= 1200
 # molecule 26 looks for a collection's scenarios under extensions/molecule; ours are in molecule/.
 export MOLECULE_GLOB := molecule/*/molecule.yml
@@ -91,13 +91,13 @@ molecule: venv
 	rc=0; \
 	$(BIN)/molecule test -s default || rc=1; \
 	$(BIN)/molecule test -s docker || rc=1; \
-	scripts/kernel_box.py --timeout $(MOLECULE_TIMEOUT) --env MOLECULE_GLOB -- $(BIN)/molecule test -s vlan || rc=1; \
+	$(BIN)/kernel-box --timeout $(MOLECULE_TIMEOUT) --env MOLECULE_GLOB -- $(BIN)/molecule test -s vlan || rc=1; \
 	exit $$rc
 
-# The main job against the embedded lab (lab/labctl.py): the lab is built when it is not up
+# The main job against the embedded lab (.venv/bin/labctl): the lab is built when it is not up
 # (on this kernel, or in a persistent kernel box when this kernel has no 802.1Q VLAN / ipvlan)
 # and stays up, so that a second `make demo` shows changed=0; `make demo-down` removes it.
-LABCTL := $(PY) lab/labctl.py
+LABCTL := $(BIN)/labctl
 LAB_INVENTORY := inventories/lab
 demo: venv
 	$(LABCTL) up --inventory $(LAB_INVENTORY)

@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/fleet_benchmark.py --segments 1,2 --runs 1  # a quick look
 
 For each number of segments S (VLANs on every host's trunk, a shim each), the
-embedded lab (lab/labctl.py, lab name ``ulfleet``) is built afresh with the
+embedded lab (.venv/bin/labctl, lab name ``ulfleet``) is built afresh with the
 hosts, then site.yml runs twice: the first converge and the no-change re-run.
 Timed is the whole ``labctl run -- ansible-playbook`` command (in the kernel box
 when this kernel has no VLAN, which includes handing the job to the box, about
@@ -29,7 +29,7 @@ Host-kernel mode (``--lab host``): the fleet grows instead of the segments.
 This kernel has macvlan but no 802.1Q VLAN and no ipvlan, so the fleet has ONE untagged macvlan segment
 (no ``vlan_id``: the shim and the workloads sit on the trunk ``eth0`` itself), network namespace workloads
 (``underlay_workloads: netns``), ``underlay_persistence: none`` and no report page (``verify_report_path: ''``),
-as tests/integration/test_site_playbook.py runs it. The lab is built directly with lab/underlay_lab.py on this
+as tests/integration/test_site_playbook.py runs it. The lab is built directly with underlay_dev.lab.topology on this
 kernel (namespace prefix ``ulbench-fleet-PID-``): a switch namespace whose bridge carries the lab router
 172.28.0.1/24, N host namespaces with eth0 on that bridge and a default route through the router. It is built
 afresh for every (N, forks) variant (not timed) and removed afterwards, also on failure; the benchmark then
@@ -87,13 +87,11 @@ from pathlib import Path
 
 import yaml
 from links_benchmark import RECAP, BenchmarkError, collection_revision, log, markdown_table, tail
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'lab'))
-from underlay_lab import Lab, remove_leftovers  # noqa: E402
+from underlay_dev.lab.topology import Lab, remove_leftovers
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / '.venv' / 'bin' / 'python'
-LABCTL = [str(PYTHON), str(REPO / 'lab' / 'labctl.py'), '--name', 'ulfleet']
+LABCTL = [str(REPO / '.venv' / 'bin' / 'labctl'), '--name', 'ulfleet']
 WORKDIR = REPO / '.cache' / 'bench-fleet'
 HEAVY_LOCK = '/tmp/underlay-heavy.lock'
 TOP_TASKS = 12  # the report's "where the time goes" names this many tasks, the rest in one line
@@ -477,7 +475,7 @@ def host_report(meta, record, sizes, forks_list):
     return '\n'.join([
         '# underlay.network: fleet benchmark on the host kernel (site.yml)', '',
         '- Date: %s' % meta['date'],
-        '- Machine: %s CPUs, kernel %s; the lab: network namespaces on this kernel (lab/underlay_lab.py)'
+        '- Machine: %s CPUs, kernel %s; the lab: network namespaces on this kernel (dev/underlay_dev/lab/topology.py)'
         % (meta['cpus'], meta['kernel']),
         '- One untagged macvlan segment, netns workloads, site.yml with its verification; hosts %s, forks %s; '
         'median of %d interleaved runs per cell' % (meta['hosts'], meta['forks'], meta['runs']),

@@ -37,14 +37,7 @@ from pathlib import Path
 from links_benchmark import BenchmarkError, collection_revision, log, markdown_table
 
 REPO = Path(__file__).resolve().parent.parent
-# The collection as tests/unit/conftest.py and scripts/bootstrap.sh make it importable.
-COLLECTIONS = REPO / '.cache' / 'collections'
-LINK = COLLECTIONS / 'ansible_collections' / 'underlay' / 'network'
-if not LINK.is_symlink():
-    LINK.parent.mkdir(parents=True, exist_ok=True)
-    LINK.symlink_to(Path('..', '..', '..', '..'))
-sys.path.insert(0, str(COLLECTIONS))
-
+# The collection is importable from the venv's Python as scripts/bootstrap.sh installs it (.cache/collections).
 import netaddr  # noqa: E402
 
 from ansible_collections.underlay.network.plugins.filter.fleet_plan import FilterModule  # noqa: E402

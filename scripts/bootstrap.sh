@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 VENV=.venv
 STAMP=$VENV/.requirements.sha256
-REQS=(requirements.txt requirements-test.txt)
+REQS=(requirements.txt requirements-test.txt dev/pyproject.toml)
 
 # Package -> a file it provides; the file test is much faster than dpkg/apt.
 declare -A PKG_FILES=(
@@ -17,15 +17,16 @@ declare -A PKG_FILES=(
     [git]=/usr/bin/git             # ansible-test lists files with git (scripts/sanity.sh)
     [make]=/usr/bin/make           # a CI image needs it already, to run .ci/run
     [python3]=/usr/bin/python3
-    # The kernel box (scripts/kernel_box.py, make kernel): a full kernel as a program, with
+    # The kernel box (.venv/bin/kernel-box, make kernel): a full kernel as a program, with
     # modules (8021q, ipvlan, ...), modprobe to load them and busybox's poweroff -f inside.
     [user-mode-linux]=/usr/bin/linux.uml
     [kmod]=/sbin/modprobe
     [busybox-static]=/bin/busybox
     # The Docker tier (docker_vlan_network): a real engine, started only inside lab
-    # namespaces (lab/lab_dockerd.py) and inside the kernel box, never in the root namespace.
+    # namespaces (dev/underlay_dev/lab/dockerd.py) and inside the kernel box, never in the root namespace.
     [docker.io]=/usr/sbin/dockerd
-    # The box's engine runs containers with crun (runc is Go and crashes there: lab/box_oci_runtime.py).
+    # The box's engine runs containers with crun (runc is Go and crashes there: see
+    # dev/underlay_dev/lab/box_oci_runtime.py).
     [crun]=/usr/bin/crun
     # Headless Chromium for the HTML report test (tests/integration/test_verification_report_browser.py).
     [chromium]=/usr/bin/chromium
@@ -88,18 +89,25 @@ if [[ ! -x $VENV/bin/python ]]; then
     python3 -m venv "$VENV"
 fi
 
-# Reinstall only when a requirement file (or the venv's Python) changed.
+# Reinstall only when a requirement file, the dev tooling's pyproject.toml (or the venv's Python) changed.
+# The development tooling (the embedded lab, the kernel box, the test harness: dev/) is installed editable:
+# labctl, kernel-box, kernel-suite, lab-dockerd and box-agent in .venv/bin, and `import underlay_dev`.
 want=$(cat "${REQS[@]}" "$VENV/pyvenv.cfg" | sha256sum | cut -d' ' -f1)
 if [[ ! -f $STAMP || $(<"$STAMP") != "$want" ]]; then
-    echo "bootstrap: installing Python requirements"
+    echo "bootstrap: installing Python requirements and the development tooling (dev/)"
     "$VENV/bin/python" -m pip install --quiet -r requirements-test.txt </dev/null
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e dev </dev/null
     echo "$want" >"$STAMP"
 fi
 
 # Make the working tree visible as the installed collection underlay.network
-# (ansible.cfg: collections_path = .cache/collections; lab/labctl.py makes it too).
+# (ansible.cfg: collections_path = .cache/collections; .venv/bin/labctl makes it too).
 link=.cache/collections/ansible_collections/underlay/network
 if [[ ! -L $link ]]; then
     mkdir -p "$(dirname "$link")"
     ln -s ../../../.. "$link"
 fi
+# ...and importable from the venv's Python (tests, benchmarks, scripts run in lab namespaces), as an installed
+# package is: a path file in site-packages, not sys.path edits in the code.
+site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$PWD/.cache/collections" >"$site/underlay-network-collection.pth"

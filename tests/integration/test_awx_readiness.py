@@ -19,7 +19,7 @@ import tarfile
 import pytest
 import yaml
 from bindep.depends import Depends
-from harness import ROOT, VENV_BIN
+from underlay_dev.testing.harness import ROOT, VENV_BIN
 
 GALAXY = yaml.safe_load((ROOT / 'galaxy.yml').read_text())
 FQCN = '%s.%s' % (GALAXY['namespace'], GALAXY['name'])
@@ -85,7 +85,7 @@ def test_the_tarball_leaves_the_development_files_out(built):
                     'plugins/module_utils/_links/spec.py', 'roles/verify/meta/argument_specs.yml',
                     'changelogs/changelog.yaml', 'docs/docsite/extra-docs.yml', 'docs/docsite/rst/guide_install.rst'):
         assert shipped in names
-    left_out = ('lab', 'benchmarks', 'scripts', 'tests/output', '.venv', '.cache', '.git', 'docs/site',
+    left_out = ('dev', 'benchmarks', 'scripts', 'tests/output', '.venv', '.cache', '.git', 'docs/site',
                 'molecule/default/.molecule')
     assert not [n for n in names if any(n == d or n.startswith(d + '/') for d in left_out)]
     assert not [n for n in names if '__pycache__' in n or n.endswith(('.pyc', '.tar.gz'))]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from harness import convergence_record, netlink_dump
 from pyroute2 import IPRoute, netns
+from underlay_dev.testing.harness import convergence_record, netlink_dump
 
 CONNECTION = 'underlay.network.netns'
 PLAN = 'a' * 64

@@ -1,6 +1,6 @@
 """The Docker tier's engine itself on the host kernel: no Ansible, no collection code.
 
-dockerd in its lab namespace (lab/lab_dockerd.py, tests/docker_tier.py) with a
+dockerd in its lab namespace (dev/underlay_dev/lab/dockerd.py, dev/underlay_dev/testing/docker_tier.py) with a
 macvlan network on the docker host's ``trunk``: when this fails, a
 docker_vlan_network failure is about the engine or the lab, not the module.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import docker
 import pytest
-from docker_tier import container_reaches, run_container
-from harness import reaches
+from underlay_dev.testing.docker_tier import container_reaches, run_container
+from underlay_dev.testing.harness import reaches
 
 pytestmark = pytest.mark.docker
 

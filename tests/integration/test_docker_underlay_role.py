@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from docker_tier import network_snapshot, run_container
+from underlay_dev.testing.docker_tier import network_snapshot, run_container
 
 pytestmark = pytest.mark.docker
 

@@ -15,8 +15,8 @@ import threading
 
 import docker
 import pytest
-from docker_tier import container_reaches, network_snapshot, run_container
-from harness import reaches, read_link
+from underlay_dev.testing.docker_tier import container_reaches, network_snapshot, run_container
+from underlay_dev.testing.harness import reaches, read_link
 
 pytestmark = pytest.mark.docker
 

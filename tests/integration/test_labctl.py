@@ -1,4 +1,4 @@
-"""lab/labctl.py end to end: the embedded lab up, idempotent, inspected, used, rebuilt and down, leaving nothing.
+""".venv/bin/labctl end to end: the embedded lab up, idempotent, inspected, used, rebuilt and down, leaving nothing.
 
 * On the host kernel (``--kernel host``, forced on this machine, whose kernel
   has no 802.1Q VLAN / ipvlan: labctl says so), with a scratch inventory of two
@@ -31,16 +31,14 @@ import time
 import docker
 import pytest
 import yaml
-from harness import PREFIX_ROOT, ROOT, in_kernel_box, reaches, read_link
-from lab_build import leftovers, missing_features
-from lab_dockerd import IMAGE
-from lab_inventory import InventoryError, read_inventory
 from pyroute2 import IPRoute, netns
+from underlay_dev.box.processes import processes_matching, uml_processes_of_runner
+from underlay_dev.lab.build import leftovers, missing_features
+from underlay_dev.lab.dockerd import IMAGE
+from underlay_dev.lab.inventory import InventoryError, read_inventory
+from underlay_dev.testing.harness import PREFIX_ROOT, ROOT, VENV_BIN, in_kernel_box, reaches, read_link
 
-sys.path.insert(0, str(ROOT / 'scripts'))
-from kernel_box import processes_matching, uml_processes_of_runner  # noqa: E402
-
-LABCTL = ROOT / 'lab' / 'labctl.py'
+LABCTL = VENV_BIN / 'labctl'
 STATE_ROOT = ROOT / '.cache' / 'lab'
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or in_kernel_box(),
@@ -72,12 +70,12 @@ class Labctl:
 
     def __call__(self, *args, timeout=300):
         """Run labctl for this lab; returns (exit status, stdout + stderr)."""
-        done = subprocess.run([sys.executable, str(LABCTL), '--name', self.name, *args], cwd=ROOT,
+        done = subprocess.run([str(LABCTL), '--name', self.name, *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=timeout, check=False)
         return done.returncode, done.stdout + done.stderr
 
     def start(self, *args):
-        return subprocess.Popen([sys.executable, str(LABCTL), '--name', self.name, *args], cwd=ROOT,
+        return subprocess.Popen([str(LABCTL), '--name', self.name, *args], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def state(self):

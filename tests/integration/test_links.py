@@ -12,14 +12,13 @@ from __future__ import annotations
 import sys
 
 import pytest
-from harness import ROOT, netlink_dump, read_link
 from pyroute2 import IPRoute, netns
+from underlay_dev.testing.harness import netlink_dump, read_link
 
 LINKS = 'underlay.network.links'
 INFO = 'underlay.network.links_info'
 MARKER = 'underlay.network'
 # The checkout as a collection (scripts/bootstrap.sh links it), for the one test of the netlink core itself.
-COLLECTIONS = ROOT / '.cache' / 'collections'
 
 
 @pytest.fixture
@@ -317,7 +316,6 @@ def test_a_refusal_half_way_puts_the_existing_link_back(lab, host, play):
 # The netlink core run in-process inside the lab host (the task's namespace there), with a fault injected.
 CLEANUP_SCRIPT = r'''
 import json, sys
-sys.path.insert(0, sys.argv[1])
 from pyroute2 import IPRoute
 from ansible_collections.underlay.network.plugins.module_utils._common.errors import LinkError
 from ansible_collections.underlay.network.plugins.module_utils._kernel import netlink
@@ -353,8 +351,8 @@ def test_a_clean_up_that_finds_the_link_gone_keeps_the_real_error(host):
     with IPRoute(netns=host, flags=0) as ipr:
         ipr.link('add', ifname='v0', kind='veth', peer={'ifname': 'v1'})
     before = netlink_dump(host)
-    out = subprocess.run(['nsenter', '--net=/run/netns/' + host, sys.executable, '-c', CLEANUP_SCRIPT,
-                          str(COLLECTIONS)], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(['nsenter', '--net=/run/netns/' + host, sys.executable, '-c', CLEANUP_SCRIPT],
+                         capture_output=True, text=True, timeout=60, check=True)
     msg = json.loads(out.stdout)['msg']
     assert msg is not None, out
     assert 'mark m as created by this collection' in msg and 'No such device' in msg, msg
@@ -390,8 +388,6 @@ def test_links_info_reports_kinds_namespaces_and_the_marker(lab, host, play):
 def test_a_chosen_ifindex_that_got_taken_falls_back_to_the_kernels_choice(host):
     """The aggregate (whole namespaces) gives new links an ifindex chosen from the dump, no lookup per link. If
     another link took it meanwhile, the kernel refuses (EBUSY) and the kernel picks the index instead."""
-    if str(COLLECTIONS) not in sys.path:
-        sys.path.insert(0, str(COLLECTIONS))
     from ansible_collections.underlay.network.plugins.module_utils._kernel.netlink import Namespace
 
     with Namespace(host, whole=True) as session, IPRoute(netns=host, flags=0) as ipr:
@@ -499,8 +495,7 @@ def test_replaced_converges_an_unmarked_link_that_loses_nothing_and_refuses_anot
 # Batched deletions (issue 13 item 12), run in-process inside the lab host with another "run" acting meanwhile.
 BATCH_SCRIPT = r'''
 import json, sys
-sys.path.insert(0, sys.argv[1])
-scenario, victims = sys.argv[2], sys.argv[3:]
+scenario, victims = sys.argv[1], sys.argv[2:]
 from pyroute2 import IPRoute
 from ansible_collections.underlay.network.plugins.module_utils._common.errors import AggregateError
 from ansible_collections.underlay.network.plugins.module_utils._kernel import netlink
@@ -539,7 +534,7 @@ def run_batch(host, scenario, *victims):
     import json
     import subprocess
     out = subprocess.run(['nsenter', '--net=/run/netns/' + host, sys.executable, '-c', BATCH_SCRIPT,
-                          str(COLLECTIONS), scenario, *victims], capture_output=True, text=True, timeout=60,
+                          scenario, *victims], capture_output=True, text=True, timeout=60,
                          check=False)
     assert out.returncode == 0, out
     return json.loads(out.stdout)

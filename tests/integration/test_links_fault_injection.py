@@ -24,8 +24,8 @@ import subprocess
 import sys
 
 import pytest
-from harness import read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import read_link
 
 LINKS = 'underlay.network.links'
 MARKER = 'underlay.network'

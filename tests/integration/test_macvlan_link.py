@@ -8,8 +8,8 @@ test creates. Nothing here touches the root namespace.
 from __future__ import annotations
 
 import pytest
-from conftest import netlink_dump, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import netlink_dump, read_link
 
 MODULE = 'underlay.network.macvlan_link'
 

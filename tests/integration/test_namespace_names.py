@@ -14,8 +14,8 @@ import subprocess
 import uuid
 
 import pytest
-from harness import netlink_dump
 from pyroute2 import netns
+from underlay_dev.testing.harness import netlink_dump
 
 CONNECTION = 'underlay.network.netns'
 

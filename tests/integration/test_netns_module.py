@@ -14,8 +14,8 @@ import os
 import subprocess
 
 import pytest
-from conftest import netlink_dump
 from pyroute2 import IPRoute, netns
+from underlay_dev.testing.harness import netlink_dump
 
 MODULE = 'underlay.network.netns'
 IP_FORWARD = 'net.ipv4.ip_forward'

@@ -12,9 +12,9 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from docker_tier import IMAGE, run_container
-from harness import netlink_dump
 from pyroute2 import IPRoute
+from underlay_dev.testing.docker_tier import IMAGE, run_container
+from underlay_dev.testing.harness import netlink_dump
 
 MODULE = 'underlay.network.reachability'
 H1, H2, C1, C2 = '172.28.230.1', '172.28.230.2', '172.28.230.11', '172.28.230.12'

@@ -17,15 +17,11 @@ import sys
 import time
 
 import pytest
-from harness import ROOT
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-COLLECTIONS = ROOT / '.cache' / 'collections'
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
-from ansible_collections.underlay.network.plugins.module_utils._kernel.netns import namespace_path, socket_in_namespace  # noqa: E402
-from ansible_collections.underlay.network.plugins.module_utils._kernel.rtnl_codec import RtnlSocket  # noqa: E402
+from ansible_collections.underlay.network.plugins.module_utils._kernel.netns import namespace_path, socket_in_namespace
+from ansible_collections.underlay.network.plugins.module_utils._kernel.rtnl_codec import RtnlSocket
 
 SOURCE_MACS = ['02:00:00:00:00:0a', '02:00:00:00:00:0b']
 LINK_ATTRS = ('IFLA_IFNAME', 'IFLA_ADDRESS', 'IFLA_MTU', 'IFLA_LINK', 'IFLA_IFALIAS', 'IFLA_GROUP',
@@ -230,7 +226,6 @@ def test_the_codec_raises_the_kernels_refusal_with_its_errno(lab):
 
 LAZY_SCRIPT = r'''
 import json, sys
-sys.path.insert(0, sys.argv[1])
 from ansible_collections.underlay.network.plugins.module_utils._kernel.netlink import Namespace
 with Namespace(whole=True) as session:
     trunk = session.link_msg(ifname='trunk')['index']
@@ -250,8 +245,8 @@ def test_a_run_the_codec_serves_never_imports_pyroute2s_iproute(lab):
     ns = lab.add_namespace('lazy')
     with IPRoute(netns=ns, flags=0) as ipr:
         ipr.link('add', ifname='trunk', kind='veth', peer={'ifname': 'trunkp'})
-    proc = subprocess.run(['nsenter', '--net=' + str(namespace_path(ns)), sys.executable, '-c', LAZY_SCRIPT,
-                           str(COLLECTIONS)], capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(['nsenter', '--net=' + str(namespace_path(ns)), sys.executable, '-c', LAZY_SCRIPT],
+                          capture_output=True, text=True, timeout=60, check=True)
     outcome = json.loads(proc.stdout)
     assert outcome['read'] == [['172.28.6.1/32'], [], None]
     assert (outcome['before'], outcome['after']) == (False, True)

@@ -18,8 +18,8 @@ import json
 import subprocess
 
 import pytest
-from harness import reaches, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import reaches, read_link
 
 HOST_ADDRESS = '172.28.252.45'
 NET1_ADDRESS = '172.28.248.10'

@@ -16,8 +16,8 @@ import copy
 
 import pytest
 import yaml
-from harness import ROOT, convergence_record, netlink_dump, read_link
 from pyroute2 import IPRoute, netns
+from underlay_dev.testing.harness import ROOT, convergence_record, netlink_dump, read_link
 
 SITE = ROOT / 'playbooks' / 'site.yml'
 ROUTER = '172.28.0.1'

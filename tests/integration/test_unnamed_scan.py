@@ -16,19 +16,13 @@ from __future__ import annotations
 
 import os
 import resource
-import sys
-from pathlib import Path
 
 import pytest
 from pyroute2 import IPRoute
 
-COLLECTIONS = Path(__file__).resolve().parents[2] / '.cache' / 'collections'
-if str(COLLECTIONS) not in sys.path:  # the link scripts/bootstrap.sh makes
-    sys.path.insert(0, str(COLLECTIONS))
-
-from ansible_collections.underlay.network.plugins.module_utils._common.errors import LinkError  # noqa: E402
-from ansible_collections.underlay.network.plugins.module_utils._kernel.netns import run_in_namespace  # noqa: E402
-from ansible_collections.underlay.network.plugins.module_utils._links.sessions import Sessions  # noqa: E402
+from ansible_collections.underlay.network.plugins.module_utils._common.errors import LinkError
+from ansible_collections.underlay.network.plugins.module_utils._kernel.netns import run_in_namespace
+from ansible_collections.underlay.network.plugins.module_utils._links.sessions import Sessions
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 
 The report is rendered from models built here (a fleet of hosts, segments, containers and a gateway, with
 mismatches, probes not run and pairs not probed planted in it), written to a file and opened in headless
-Chromium (tests/chromium.py: the DevTools protocol over a pipe). The assertions are on what the browser
+Chromium (underlay_dev.testing.chromium: the DevTools protocol over a pipe). The assertions are on what the browser
 computed: the background colour of every cell, the rows it lays out, the text it renders, the requests the page
 made (none but its own file) and that no script ran.
 tests/unit/plugins/plugin_utils/_verification/test_html.py checks the markup.
@@ -13,14 +13,8 @@ Chromium comes from scripts/bootstrap.sh; without it the tests are skipped, exce
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
-COLLECTIONS = Path(__file__).resolve().parents[2] / '.cache' / 'collections'
-if str(COLLECTIONS) not in sys.path:  # the link scripts/bootstrap.sh makes
-    sys.path.insert(0, str(COLLECTIONS))
-
-from ansible_collections.underlay.network.plugins.plugin_utils._verification.html import render_html  # noqa: E402
+from ansible_collections.underlay.network.plugins.plugin_utils._verification.html import render_html
 
 # The colours the report's stylesheet gives the outcomes, as getComputedStyle reports them.
 MISMATCH_RED = 'rgb(214, 40, 40)'

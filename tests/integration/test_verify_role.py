@@ -14,8 +14,8 @@ import sys
 import ansible_runner
 import pytest
 import yaml
-from harness import VENV_BIN, PlayRun
 from test_reachability import add_container
+from underlay_dev.testing.harness import VENV_BIN, PlayRun
 
 H1, H2, C1, C2 = '172.28.231.1', '172.28.231.2', '172.28.231.11', '172.28.231.12'
 PLAN_TASK = 'Plan the probes once for the play (every pair, or a sample linear in the endpoints)'

@@ -1,4 +1,4 @@
-"""Full-kernel tests: they run inside the kernel box, User-Mode Linux (scripts/kernel_box.py).
+"""Full-kernel tests: they run inside the kernel box, User-Mode Linux (.venv/bin/kernel-box).
 
 The machine's own kernel has no 802.1Q VLAN, ipvlan or dummy links; the kernel
 box boots a full 6.1 kernel as a program, with this checkout and its venv
@@ -6,11 +6,11 @@ visible at the same paths, and runs pytest inside it:
 
     make kernel                                                  # all of tests/kernel
     make kernel PYTEST_ARGS='tests/kernel/test_box.py::test_vlan_tags_separate_traffic'  # one test
-    scripts/kernel_box.py -- .venv/bin/pytest tests/kernel/test_box.py -k vlan         # directly
+    .venv/bin/kernel-box -- .venv/bin/pytest tests/kernel/test_box.py -k vlan         # directly
 
 Every test here is marked ``uml``; outside the box it is skipped, with the
 command that runs it as the reason. Inside, the fixtures are the integration
-tests' ones (``tests/harness.py``): ``lab``, ``ansible``, ``collections_path``...
+tests' ones (``dev/underlay_dev/testing/harness.py``): ``lab``, ``ansible``, ``collections_path``...
 The box has a network stack of its own, so everything a test builds vanishes
 with it; the lab still cleans up after each test, so that tests stay independent.
 
@@ -26,9 +26,16 @@ import time
 from pathlib import Path
 
 import pytest
-from docker_tier import docker_engine, docker_host
-from harness import ansible, collections_path, in_kernel_box, lab, no_leftover_namespaces, unnamed_processes
 from pyroute2 import IPRoute
+from underlay_dev.testing.docker_tier import docker_engine, docker_host
+from underlay_dev.testing.harness import (
+    ansible,
+    collections_path,
+    in_kernel_box,
+    lab,
+    no_leftover_namespaces,
+    unnamed_processes,
+)
 
 # The fixtures, registered for this directory.
 __all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'no_leftover_namespaces',

@@ -6,7 +6,7 @@
 * ipvlan links, L2 and L3, made for a "container" namespace the way Docker
   makes them (created in the lab host, moved, renamed: 6.1's ipvlan refuses
   to be created directly in another namespace), reach a second lab host;
-* userspace is sane despite the box's CPU-feature switches (scripts/kernel_box.py
+* userspace is sane despite the box's CPU-feature switches (.venv/bin/kernel-box
   explains them): glibc string functions, OpenSSL hashing and AES-GCM give the
   known answers;
 * a module through Ansible (ansible-runner, the netns connection, the
@@ -20,8 +20,8 @@ import subprocess
 import time
 
 import pytest
-from harness import reaches, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import reaches, read_link
 
 IFF_UP = 1
 ETH_P_8021Q = 0x8100
@@ -105,7 +105,7 @@ def test_ipvlan_container_reaches_the_network(lab, mode):
 
 
 def test_userspace_gives_known_answers():
-    """The box hides AVX from glibc and OpenSSL (scripts/kernel_box.py): their fallbacks must be right."""
+    """The box hides AVX from glibc and OpenSSL (.venv/bin/kernel-box): their fallbacks must be right."""
     printed = subprocess.run(['sh', '-c', 'printf "%s|%d|%s\\n" "$0" 42 "$(echo kernel box | tr a-z A-Z)"', 'abc'],
                              capture_output=True, text=True, check=True).stdout
     assert printed == 'abc|42|KERNEL BOX\n'

@@ -1,6 +1,6 @@
 """The Docker tier's engine itself in the kernel box: no Ansible, no collection code.
 
-dockerd in its lab namespace (lab/lab_dockerd.py, tests/docker_tier.py) given a
+dockerd in its lab namespace (dev/underlay_dev/lab/dockerd.py, dev/underlay_dev/testing/docker_tier.py) given a
 parent that does not exist yet, ``trunk.30``: Docker makes the 802.1Q
 sub-interface itself, for macvlan and ipvlan alike, and deletes it with the
 network. When this fails, a docker_vlan_network failure in the box is about
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import docker
 import pytest
-from docker_tier import container_reaches, run_container
-from harness import reaches, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.docker_tier import container_reaches, run_container
+from underlay_dev.testing.harness import reaches, read_link
 
 pytestmark = pytest.mark.docker
 

@@ -11,9 +11,9 @@ Each play costs seconds in the box: tasks are batched.
 from __future__ import annotations
 
 import pytest
-from docker_tier import container_reaches, network_snapshot, run_container
-from harness import reaches, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.docker_tier import container_reaches, network_snapshot, run_container
+from underlay_dev.testing.harness import reaches, read_link
 
 pytestmark = pytest.mark.docker
 

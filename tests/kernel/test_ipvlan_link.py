@@ -7,8 +7,8 @@ and an ipvlan made in another mode silently switches every ipvlan there.
 from __future__ import annotations
 
 import pytest
-from harness import netlink_dump, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import netlink_dump, read_link
 
 MODULE = 'underlay.network.ipvlan_link'
 MODES = {0: 'l2', 1: 'l3', 2: 'l3s'}

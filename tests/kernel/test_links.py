@@ -6,8 +6,8 @@ seconds in the box, so each play batches steps whose effects are checked togethe
 
 from __future__ import annotations
 
-from harness import read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import read_link
 
 LINKS = 'underlay.network.links'
 ETH_P_8021AD = 0x88A8
@@ -169,7 +169,7 @@ def test_an_admins_vlan_with_the_management_address_is_never_stripped_unless_ado
     """Issue 13 item 2 as reported: eth0.100 exists without the marker, carrying the host's management address and
     default route. vlan_host's replaced (and overridden) declaring VLAN 100 is refused and changes nothing; with
     adopt: true the VLAN is converged as declared and marked."""
-    from harness import netlink_dump
+    from underlay_dev.testing.harness import netlink_dump
     with IPRoute(netns=host, flags=0) as ipr:
         ipr.link('add', ifname='eth0.100', kind='vlan', link=ipr.link_lookup(ifname='eth0')[0], vlan_id=100)
         vlan = ipr.link_lookup(ifname='eth0.100')[0]

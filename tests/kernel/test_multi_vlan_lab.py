@@ -22,8 +22,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from harness import reaches
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import reaches
 
 VLAN, MACVLAN = 'underlay.network.vlan_iface', 'underlay.network.macvlan_link'
 H1_ADDRESS = '172.28.252.45'

@@ -31,7 +31,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -216,8 +215,6 @@ def assert_marked(ansible, collections_path, namespace):
         'ansible_connection': 'underlay.network.netns'}})
     assert not info.failed, info
     assert {link['name']: link['managed_by'] for link in info['links'] if link['name'] in MARKERS} == MARKERS, info
-    if str(collections_path) not in sys.path:
-        sys.path.insert(0, str(collections_path))
     from ansible_collections.underlay.network.plugins.plugin_utils._fleet.plan import fleet_plan
     from ansible_collections.underlay.network.plugins.plugin_utils._fleet.planner_input import planner_input
 

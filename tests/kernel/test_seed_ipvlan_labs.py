@@ -32,8 +32,8 @@ from __future__ import annotations
 import socket
 import subprocess
 
-from harness import netlink_dump, ping_result, reaches, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import netlink_dump, ping_result, reaches, read_link
 
 MODULE = 'underlay.network.ipvlan_link'
 HOST = '172.28.252.45'

@@ -10,8 +10,8 @@ and that an error other than "the process is gone" fails instead of skipping.
 
 from __future__ import annotations
 
-from harness import read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import read_link
 
 MANY = 300
 LINKS = 'underlay.network.links'

@@ -7,8 +7,8 @@ assertions.
 
 from __future__ import annotations
 
-from harness import netlink_dump, read_link
 from pyroute2 import IPRoute
+from underlay_dev.testing.harness import netlink_dump, read_link
 
 MODULE = 'underlay.network.vlan_iface'
 ETH_P_8021Q, ETH_P_8021AD = 0x8100, 0x88A8

@@ -1,10 +1,7 @@
-"""Make ``ansible_collections.underlay.network`` importable from the checkout.
+"""The unit tests import ``ansible_collections.underlay.network`` from the checkout: scripts/bootstrap.sh links the
+working tree in as .cache/collections/ansible_collections/underlay/network (ansible.cfg points there too) and puts
+.cache/collections on the venv's path (a .pth file). The link is made here too, should it be missing."""
 
-The link is the one scripts/bootstrap.sh makes (and ansible.cfg points at);
-it is made here too so that ``pytest tests/unit`` works on its own.
-"""
-
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,4 +10,3 @@ link = COLLECTIONS / 'ansible_collections' / 'underlay' / 'network'
 if not link.is_symlink():
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(Path('..', '..', '..', '..'))
-sys.path.insert(0, str(COLLECTIONS))

@@ -1,13 +1,13 @@
 """The embedded lab on the kernel this process runs on: build it, check it, find what is left, remove it.
 
     missing = missing_features('ulab-')            # ['802.1Q VLAN', 'ipvlan'] on this machine's kernel
-    lab, engines = build(spec, persistent=True)    # spec: a LabSpec (lab/lab_inventory.py)
+    lab, engines = build(spec, persistent=True)    # spec: a LabSpec (underlay_dev/lab/inventory.py)
     health(spec)                                   # [] when every namespace is there and every engine answers
     teardown('ulab')                               # engines, namespaces, /run/ulab
     leftovers('ulab')                              # {} when nothing of the lab remains
 
 ``labctl up --kernel host`` calls ``build`` itself; in the kernel box the
-agent (lab/box_agent.py) calls it inside the box, so that the lab is the same
+agent (underlay_dev/lab/box_agent.py) calls it inside the box, so that the lab is the same
 wherever it lives:
 
 * a switch namespace ``<prefix>sw`` with bridge ``br0``, which carries the lab
@@ -16,7 +16,7 @@ wherever it lives:
 * per host a namespace whose ``eth0`` is a veth wired to a bridge port named
   after it, with the host's uplink address and its default route via the
   router, as a fleet host's uplink has (the roles must not cut it off);
-* per docker host a real dockerd in the host's namespace (lab/lab_dockerd.py),
+* per docker host a real dockerd in the host's namespace (underlay_dev/lab/dockerd.py),
   work dir ``/run/<lab>/<host>`` (socket ``docker.sock`` there), with the
   busybox test image: imported on the host kernel, copied from the image
   store inside the box (where the engine cannot import).
@@ -31,16 +31,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-from pathlib import Path
 
-from lab_dockerd import DockerEngine, engine_answers, kill_until_gone
-from lab_inventory import run_dir
 from pyroute2 import IPRoute, NetlinkError, netns
-from underlay_lab import Lab, remove_leftovers
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scripts'))
-from kernel_box import processes_matching  # noqa: E402
+from underlay_dev.box.processes import processes_matching
+from underlay_dev.lab.dockerd import DockerEngine, engine_answers, kill_until_gone
+from underlay_dev.lab.inventory import run_dir
+from underlay_dev.lab.topology import Lab, remove_leftovers
 
 # What the plays need beyond macvlan, each tried as a link on a veth in a scratch namespace.
 FEATURES = (

@@ -2,9 +2,9 @@
 
 ``chromium --remote-debugging-pipe`` reads the protocol's commands on its fd 3 and writes responses and events
 on its fd 4: JSON messages, each terminated by a NUL byte. No websocket, no port, no third-party library. Test
-modules import it directly (pyproject.toml puts tests/ on sys.path)::
+modules import it from the dev package::
 
-    from chromium import Chromium, find_chromium
+    from underlay_dev.testing.chromium import Chromium, find_chromium
 
     with Chromium() as browser:
         browser.navigate(path.as_uri())

@@ -1,16 +1,10 @@
-"""scripts/kernel_suite.py: the kernel suite is split over the boxes by measured run time, not by file size."""
+"""The kernel suite (dev/underlay_dev/box/suite.py, .venv/bin/kernel-suite) is split over the boxes by measured
+run time, not by file size."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / 'scripts' / 'kernel_suite.py'
-SPEC = importlib.util.spec_from_file_location('kernel_suite', SCRIPT)
-kernel_suite = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(kernel_suite)
+from underlay_dev.box import suite as kernel_suite
 
 
 def files(tmp_path, sizes):

@@ -1,20 +1,20 @@
 """Test harness shared by tests/integration and tests/kernel: real namespaces,
 the collection installed for real, Ansible run for real.
 
-Both directories' ``conftest.py`` import the fixtures from here (pyproject.toml
-puts tests/ on sys.path), which registers them there; test modules import the
-helpers directly: ``from harness import netlink_dump, read_link``. A new
-fixture here goes into both conftests' imports too.
+Both directories' ``conftest.py`` import the fixtures from here (the dev package,
+installed into the venv), which registers them there; test modules import the
+helpers directly: ``from underlay_dev.testing.harness import netlink_dump, read_link``.
+A new fixture here goes into both conftests' imports too.
 
 * ``collections_path``: the collection built with ``ansible-galaxy collection
   build`` and installed into a temporary collections path, once per session.
-* ``lab``: a fresh ``Lab`` (see ``lab/underlay_lab.py``) with a unique prefix,
+* ``lab``: a fresh ``Lab`` (see ``underlay_dev/lab/topology.py``) with a unique prefix,
   torn down after the test whatever happened.
 * ``ansible``: runs plays through ansible-runner (the engine AWX uses) and
   returns every task's result.
 * ``netlink_dump``: a full netlink snapshot of a namespace, for proving that
   check mode touched nothing; ``read_link``: one link read back with raw pyroute2.
-* ``in_kernel_box``: whether we run inside the kernel box (scripts/kernel_box.py).
+* ``in_kernel_box``: whether we run inside the kernel box (underlay_dev/box).
 """
 
 from __future__ import annotations
@@ -32,16 +32,15 @@ import pytest
 import yaml
 from pyroute2 import IPRoute, netns
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'lab'))
-from underlay_lab import Lab, record_path, remove_leftovers  # noqa: E402
+from underlay_dev.lab.topology import Lab, record_path, remove_leftovers
+from underlay_dev.paths import ROOT
 
 VENV_BIN = Path(sys.executable).parent
 PREFIX_ROOT = 'ult%d-' % os.getpid()
 
 
 def in_kernel_box():
-    """True inside scripts/kernel_box.py: it says so, and the kernel is User-Mode Linux."""
+    """True inside underlay_dev/box: it says so, and the kernel is User-Mode Linux."""
     if os.environ.get('UNDERLAY_KERNEL_BOX') != '1':
         return False
     try:

@@ -1,17 +1,16 @@
-#!/usr/bin/env python3
 """The kernel box's agent: builds the embedded lab inside the box, then runs labctl's jobs there until poweroff.
 
-    scripts/kernel_box.py --timeout 604800 --mem 2G -- .venv/bin/python lab/box_agent.py --state-dir .cache/lab/ulab
+    .venv/bin/kernel-box --timeout 604800 --mem 2G -- .venv/bin/box-agent --state-dir .cache/lab/ulab
 
 ``labctl up`` starts this in a detached kernel box when the machine's kernel
 lacks 802.1Q VLAN or ipvlan. It reads the lab's description from
-``STATE_DIR/state.json``, builds the lab in the box (lab/lab_build.py: the
+``STATE_DIR/state.json``, builds the lab in the box (underlay_dev/lab/build.py: the
 switch, the hosts' namespaces, their Docker engines), says ``ready`` in the
-spool ``STATE_DIR/spool`` (lab/lab_spool.py explains the files) and serves:
+spool ``STATE_DIR/spool`` (underlay_dev/lab/spool.py explains the files) and serves:
 
 * a job (``labctl run -- CMD``) runs at once, in its own process group, in
   the job's working directory, with this process's environment (the box's:
-  PATH with the venv first, the CPU switches of scripts/kernel_box.py, ...)
+  PATH with the venv first, the CPU switches of underlay_dev/box, ...)
   plus the job's additions; stdin is /dev/null, stdout and stderr go to the
   job's output file, which labctl tails. Jobs may run side by side.
 * a cancelled job gets SIGTERM, and SIGKILL CANCEL_GRACE seconds later.
@@ -37,9 +36,9 @@ import time
 import traceback
 from pathlib import Path
 
-from lab_build import build, health, lab_namespaces
-from lab_inventory import LabSpec
-from lab_spool import POLL, Spool
+from underlay_dev.lab.build import build, health, lab_namespaces
+from underlay_dev.lab.inventory import LabSpec
+from underlay_dev.lab.spool import POLL, Spool
 
 CANCEL_GRACE = 5.0
 

@@ -1,7 +1,7 @@
 """Fixtures and helpers of the Docker tier (tests/integration and tests/kernel test_docker_*.py).
 
 * ``docker_engine`` (session): a lab switch, one lab host -- the docker host, uplink ``trunk`` --
-  and a real dockerd inside it (lab/lab_dockerd.py, the embedded lab's engine too) with the
+  and a real dockerd inside it (underlay_dev/lab/dockerd.py, the embedded lab's engine too) with the
   busybox test image; started once per session (seconds on the host kernel, much longer in the
   kernel box), stopped and removed at the end whatever happened.
 * ``docker_host`` (each test): a ``DockerHost`` on that engine; afterwards every container and
@@ -9,7 +9,7 @@
   addresses are flushed and the extra lab hosts are removed, so that tests stay independent.
 
 Containers are started with the Docker SDK from the busybox test image
-(lab/lab_dockerd.py); reachability from a container is a real, bounded ping run
+(underlay_dev/lab/dockerd.py); reachability from a container is a real, bounded ping run
 inside it. ``network_snapshot`` is the engine's full view of its networks, for
 proving that a refused or check-mode task changed nothing.
 """
@@ -22,10 +22,11 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from harness import PREFIX_ROOT, in_kernel_box, netlink_dump
-from lab_dockerd import IMAGE, IMAGE_STORE, DockerEngine
 from pyroute2 import IPRoute, NetlinkError
-from underlay_lab import Lab
+
+from underlay_dev.lab.dockerd import IMAGE, IMAGE_STORE, DockerEngine
+from underlay_dev.lab.topology import Lab
+from underlay_dev.testing.harness import PREFIX_ROOT, in_kernel_box, netlink_dump
 
 KEEP_LINKS = ('lo', 'trunk')
 

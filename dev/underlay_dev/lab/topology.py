@@ -6,9 +6,9 @@ port of that bridge. Nothing here touches the machine's own interfaces, and
 ``Lab.teardown`` removes every namespace the lab created (deleting a namespace
 destroys the links inside it in one go).
 
-Used by the integration tests (``tests/harness.py``), the benchmarks, the
-molecule scenarios and the embedded lab (``lab/lab_build.py``, driven by
-``lab/labctl.py``). The switch may carry an address (the embedded lab's
+Used by the integration tests (``underlay_dev/testing/harness.py``), the benchmarks, the
+molecule scenarios and the embedded lab (``underlay_dev/lab/build.py``, driven by
+``.venv/bin/labctl``). The switch may carry an address (the embedded lab's
 router) and a host a default route through it, as a real fleet host's uplink
 carries its default route.
 """

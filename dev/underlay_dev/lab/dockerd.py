@@ -5,8 +5,8 @@ namespace (never the root one) with every path of its own under ``workdir``:
 data root, exec root, API socket, pid file, config file, log. It never touches
 the machine's interfaces: no docker0 bridge, no iptables rules, and the only
 links it makes are the ones a test or a playbook asks for, in the lab namespace.
-The Docker tier's fixtures (tests/docker_tier.py) and the embedded lab
-(lab/lab_build.py, lab/labctl.py) share this one implementation.
+The Docker tier's fixtures (underlay_dev/testing/docker_tier.py) and the embedded lab
+(underlay_dev/lab/build.py, .venv/bin/labctl) share this one implementation.
 
     engine = DockerEngine('ult123-dk-docker', Path('/tmp/.../dockerd'))
     engine.start()           # waits until the API answers
@@ -20,11 +20,11 @@ goes). The embedded lab's engines outlive the ``labctl up`` that started them
 (``persistent=True``); ``DockerEngine(None, workdir).stop()`` stops such an
 engine later, from another process, through the pid file in its work dir.
 
-Inside the kernel box (scripts/kernel_box.py) the image store is ``vfs``:
+Inside the kernel box (underlay_dev/box) the image store is ``vfs``:
 overlayfs is not usable there. Nor can the engine import an image there: it
 unpacks layers in a re-executed child with a cleared environment, which loses
 the box's GODEBUG switch and crashes (AVX state is not preserved in the box).
-So ``python lab/lab_dockerd.py build-store DIR`` (run by ``make kernel``, on the
+So ``lab-dockerd build-store DIR`` (run by ``make kernel``, on the
 host kernel) imports the image into a vfs data root once, and the box's engine
 starts from a copy of it (``DockerEngine(..., image_store=DIR)``).
 
@@ -50,8 +50,9 @@ from pathlib import Path
 
 import docker
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scripts'))
-from kernel_box import CPU_ENV, process_running, processes_matching  # noqa: E402
+from underlay_dev.box.config import CPU_ENV
+from underlay_dev.box.processes import process_running, processes_matching
+from underlay_dev.paths import ROOT
 
 IMAGE = 'underlay-busybox:test'
 BUSYBOX = '/bin/busybox'  # Debian's busybox-static: no libraries needed in the image
@@ -63,7 +64,7 @@ DEFAULT_NETWORKS = ('bridge', 'host', 'none')
 # Inside the kernel box containers run under crun, through this wrapper (see its docstring).
 BOX_RUNTIME = Path(__file__).resolve().parent / 'box_oci_runtime.py'
 # Where make kernel and labctl up build the image store for the box's engines.
-IMAGE_STORE = Path(__file__).resolve().parents[1] / '.cache' / 'docker-image-store'
+IMAGE_STORE = ROOT / '.cache' / 'docker-image-store'
 STORE_COMPLETE = '.underlay-image-store'  # written last: the store is whole
 START_TIMEOUT = 60.0
 BOX_START_TIMEOUT = 300.0  # about 4 s in the kernel box from the image store; generous for a loaded CI machine
@@ -180,9 +181,8 @@ class DockerEngine:
             env = dict(os.environ, PATH=os.pathsep.join(d for d in path if not os.path.exists(d + '/iptables')))
         if self.image_store is not None and not self.data_root.exists():
             if not (self.image_store / STORE_COMPLETE).exists():
-                raise RuntimeError('no image store in %s: build it with %s %s build-store %s (make kernel and '
-                                   'lab/labctl.py up do)' % (self.image_store, sys.executable, __file__,
-                                                             self.image_store))
+                raise RuntimeError('no image store in %s: build it with .venv/bin/lab-dockerd build-store %s (make '
+                                   'kernel and .venv/bin/labctl up do)' % (self.image_store, self.image_store))
             # backingFsBlockDev: a device node the engine makes for quotas, again at each start.
             shutil.copytree(self.image_store, self.data_root, symlinks=True,
                             ignore=shutil.ignore_patterns('backingFsBlockDev'))
@@ -230,7 +230,7 @@ class DockerEngine:
         changes = ['ENV PATH=/bin', 'CMD ["sleep", "86400"]']
         if self.kernel_box:
             # Containers get the image's environment, not ours: busybox is glibc, and must not use
-            # AVX in the box either (scripts/kernel_box.py).
+            # AVX in the box either (underlay_dev/box).
             changes.append('ENV GLIBC_TUNABLES=' + json.dumps(CPU_ENV['GLIBC_TUNABLES']))
         repository, tag = IMAGE.split(':')
         answer = self.client.api.import_image_from_data(buf.getvalue(), repository=repository, tag=tag,
@@ -391,8 +391,14 @@ def build_store(store):
     stamp.write_text(wanted)
 
 
+def main(argv=None):
+    """``lab-dockerd build-store DIR`` (make kernel, labctl up): the store the box's engines start from."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2 or argv[0] != 'build-store':
+        sys.exit('usage: lab-dockerd build-store DIR')
+    build_store(argv[1])
+    return 0
+
+
 if __name__ == '__main__':
-    # make kernel and lab/labctl.py: the box's engines start from this store.
-    if len(sys.argv) != 3 or sys.argv[1] != 'build-store':
-        sys.exit('usage: %s build-store DIR' % sys.argv[0])
-    build_store(sys.argv[2])
+    sys.exit(main())

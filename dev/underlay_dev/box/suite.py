@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Run the full-kernel test suite (tests/kernel) in several kernel boxes at once.
 
 A User-Mode Linux box runs on one CPU, so on a 2-core machine one box leaves
 a core idle. This splits the test files into ``--boxes`` groups of about the
-same run time, runs one ``scripts/kernel_box.py`` per group in parallel, and
+same run time, runs one kernel box (``kernel-box``) per group in parallel, and
 prints each box's output when it is done. The exit status is the worst of the
 boxes' (pytest's 5, "no tests collected", counts as success).
 
@@ -15,7 +14,7 @@ the figures and writes them to .cache/box/durations.json; ``--record`` writes
 them to tests/kernel/durations.json as well, to commit when the suite changed;
 it takes no extra pytest arguments and writes only when every box passed.
 
-    scripts/kernel_suite.py --boxes 2 --timeout 1200 [--record] [-- extra pytest args, e.g. -x]
+    .venv/bin/kernel-suite --boxes 2 --timeout 1200 [--record] [-- extra pytest args, e.g. -x]
 
 One test is quicker in a single box: make kernel PYTEST_ARGS='tests/kernel/FILE.py::TEST'.
 """
@@ -29,9 +28,9 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from underlay_dev.paths import ROOT, VENV_BIN
+
 KERNEL_TESTS = ROOT / 'tests' / 'kernel'
 DURATIONS = KERNEL_TESTS / 'durations.json'
 MEASURED = ROOT / '.cache' / 'box' / 'durations.json'
@@ -111,15 +110,14 @@ def main(argv=None):
         log.parent.mkdir(parents=True, exist_ok=True)
         report.unlink(missing_ok=True)
         # No pytest cache: the boxes share the checkout and would write it at the same time.
-        command = [str(ROOT / '.venv' / 'bin' / 'pytest'), '-p', 'no:cacheprovider', '--junitxml', str(report),
+        command = [str(VENV_BIN / 'pytest'), '-p', 'no:cacheprovider', '--junitxml', str(report),
                    *[str(f.relative_to(ROOT)) for f in group], *extra]
         print('kernel suite: box %d runs %s (%s)' % (
             number, ' '.join(f.name for f in group),
             'about %.0f s as measured before' % load if durations else 'split by file size: nothing measured yet'),
             flush=True)
         handle = log.open('w')
-        process = subprocess.Popen([sys.executable, str(ROOT / 'scripts' / 'kernel_box.py'),
-                                    '--timeout', str(args.timeout), '--', *command],
+        process = subprocess.Popen([str(VENV_BIN / 'kernel-box'), '--timeout', str(args.timeout), '--', *command],
                                    stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
         runs.append((number, group, log, report, handle, process, time.monotonic()))
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The Docker engine's OCI runtime inside the kernel box: crun, with GODEBUG handed to OCI hooks.
 
-Go programs must run with the box's GODEBUG switch (scripts/kernel_box.py: AVX state does not
+Go programs must run with the box's GODEBUG switch (underlay_dev/box: AVX state does not
 survive in the box). runc is Go, and re-executes itself for a container's init with an
 environment of its own, so it crashes there: crun (C) runs the containers instead. The engine's
 network hook (``dockerd libnetwork-setkey``) is Go too and runs with the hook's environment from

@@ -28,6 +28,9 @@ declare -A PKG_FILES=(
     # The box's engine runs containers with crun (runc is Go and crashes there: see
     # dev/underlay_dev/lab/box_oci_runtime.py).
     [crun]=/usr/bin/crun
+    # The VM on a segment (tests/integration/test_vm_on_segment.py): qemu boots a Debian kernel (unpacked below)
+    # with TCG, its NIC on a macvtap.
+    [qemu-system-x86]=/usr/bin/qemu-system-x86_64
     # Headless Chromium for the HTML report test (tests/integration/test_verification_report_browser.py).
     [chromium]=/usr/bin/chromium
 )
@@ -83,6 +86,22 @@ unpack_deb() {
 # namespace; installing the package would start udev on this machine.
 unpack_deb ifupdown .cache/ifupdown sbin/ifup
 unpack_deb udev .cache/udev bin/udevadm
+
+# The test VM's kernel and NIC driver (dev/underlay_dev/vm): two files of Debian's current linux-image package,
+# unpacked into .cache/vm, never installed (this machine's /boot and /lib/modules stay as they are).
+if ! compgen -G '.cache/vm/boot/vmlinuz-*' >/dev/null; then
+    if [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null) ]]; then
+        apt-get update </dev/null
+    fi
+    image=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    echo "bootstrap: unpacking the VM kernel from $image into .cache/vm (not installed)"
+    scratch=$(mktemp -d) && chmod 755 "$scratch"
+    (cd "$scratch" && apt-get download "$image" </dev/null >/dev/null)
+    mkdir -p .cache/vm
+    dpkg-deb --fsys-tarfile "$scratch/${image}"_*.deb | tar -x -C .cache/vm --wildcards './boot/vmlinuz-*' \
+        './lib/modules/*/kernel/drivers/net/ethernet/intel/e1000/e1000.ko'
+    rm -rf "$scratch"
+fi
 
 if [[ ! -x $VENV/bin/python ]]; then
     echo "bootstrap: creating $VENV"

@@ -138,3 +138,58 @@ options:
       - Unicast MAC address of the link, e.g. V(02:42:ac:1c:f8:0a). A random one is chosen by the kernel when not set.
     type: str
 '''
+
+    # The macvlan modes and source MACs (macvlan_link, macvtap_link).
+    MACVLAN = r'''
+options:
+  mode:
+    description:
+      - The macvlan mode (a macvtap is a macvlan with a tap device, and has the same modes).
+      - V(bridge) lets macvlan links on the same parent talk to each other directly (but not to the parent).
+      - V(vepa) sends all traffic to the external switch, which must hairpin it back (reflective relay).
+      - V(private) isolates the links on the parent from each other entirely.
+      - V(passthru) gives the single link the parent itself (one per parent; it takes the parent's MAC).
+      - V(source) accepts only frames from the MAC addresses in O(source_macs).
+    type: str
+    choices: [bridge, vepa, private, passthru, source]
+    default: bridge
+  source_macs:
+    description:
+      - With O(mode=source), the exact list of source MAC addresses the link accepts (replaces the list in the kernel).
+      - Left as it is when not set. Given with any other mode, the module fails.
+    type: list
+    elements: str
+'''
+
+    # A macvtap's tap device node (macvtap_link; the links module's macvtap entries).
+    TAP_DEVICE = r'''
+options:
+  tap_owner:
+    description:
+      - Owner of the link's tap device node C(/dev/tapN) (N is the link's ifindex), the file a VM's qemu opens
+        to send and receive the link's frames. A user name that exists on the host, or a numeric uid.
+      - A node the module makes belongs to V(root) until this is set; left as it is when not set.
+    type: str
+  tap_group:
+    description:
+      - Group of the tap device node, a name that exists on the host or a numeric gid (for example V(kvm) or
+        V(libvirt-qemu), so that an unprivileged qemu may open it). V(root) for a new node when not set.
+    type: str
+  tap_mode:
+    description:
+      - Permissions of the tap device node as an octal string, quoted in YAML, for example V('0660')
+        (three octal digits, no set-id bits). V('0600') for a new node when not set.
+    type: str
+notes:
+  - The kernel names the tap device C(tapN) after the link's ifindex and gives it a character device number of
+    its own, which it tells only in the link namespace's sysfs. udev makes C(/dev/tapN) from it where udev
+    runs, but never for a link in another network namespace. The module makes the node itself there. Where
+    udev runs it waits up to 2 seconds for udev's node, then sets owner, group and mode.
+  - A character device already at C(/dev/tapN) with other numbers is a stale node (left by a macvtap gone since,
+    whose ifindex this link now has) and is replaced. Anything else there (a file, a directory, a symlink) makes
+    the module fail without touching it.
+  - Ifindexes are per network namespace, but device nodes are not, so the kernel can give macvtap links in two
+    namespaces the same C(/dev/tapN). The module therefore creates a macvtap with an ifindex whose C(/dev/tapN)
+    does not exist yet. A macvtap made by something else in another namespace with the same ifindex as this
+    one would share the node path, and the node follows the link converged last.
+'''

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: links
-short_description: Converge a host's whole underlay (namespaces, VLANs, macvlan and ipvlan links) in one task
+short_description: Converge a host's whole underlay (namespaces, VLANs, macvlan, macvtap and ipvlan links) in one task
 version_added: 0.1.0
 description:
   - Takes every namespace and link a host should have and converges them in one call, with the same code as
-    M(underlay.network.netns), M(underlay.network.vlan_iface), M(underlay.network.macvlan_link) and
-    M(underlay.network.ipvlan_link). That makes one task per host instead of one per object, and one read of
-    the kernel's state instead of one per object.
+    M(underlay.network.netns), M(underlay.network.vlan_iface), M(underlay.network.macvlan_link),
+    M(underlay.network.macvtap_link) and M(underlay.network.ipvlan_link). That makes one task per host instead
+    of one per object, and one read of the kernel's state instead of one per object.
   - States work like those of network resource modules. V(merged) adds and changes what is declared.
     V(replaced) makes each declared link exactly as declared (addresses and routes not listed are removed),
     but never strips a link the call did not create unless told to adopt it (O(config.links[].adopt)).
@@ -79,6 +79,28 @@ options:
             description: C(net.*) sysctls to set inside it, as for O(underlay.network.netns#module:sysctls).
             type: dict
             default: {}
+      parents:
+        description:
+          - Settings of interfaces this call does not create and never deletes, such as the NIC the links are
+            stacked on. Only the declared settings are set; nothing else of the interface is touched.
+          - Each must exist in the task's namespace when the call starts. They are set before any link is
+            created. With O(state=deleted) they are left as they are.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: Interface name in the task's namespace.
+            type: str
+            required: true
+          promisc:
+            description:
+              - Promiscuous mode, as C(ip link set NAME promisc on|off) sets it (what nmstate and NetworkManager
+                call accept-all-mac-addresses). Some NICs and virtual switch ports pass the macvlans' and
+                macvtaps' MAC addresses only with it. Left as it is when not set.
+              - It is the setting asked for that is compared. A capture (tcpdump) or a bridge makes an interface
+                promiscuous too, but that is counted apart and neither read nor changed.
+            type: bool
       links:
         description:
           - The links. Each has the options of its kind's module, and a link is identified by O(config.links[].name)
@@ -93,7 +115,7 @@ options:
             description: The kind of link, and so the module whose options apply.
             type: str
             required: true
-            choices: [ipvlan, macvlan, vlan]
+            choices: [ipvlan, macvlan, macvtap, vlan]
           name:
             description:
               - Link name. For V(vlan) links it defaults to C(PARENT.VLAN_ID); the other kinds need it.
@@ -117,7 +139,7 @@ options:
             description: MTU, not larger than the parent's. Left as it is when not set.
             type: int
           mac_address:
-            description: MAC address (V(macvlan) and V(vlan) only).
+            description: MAC address (V(macvlan), V(macvtap) and V(vlan) only).
             type: str
           addresses:
             description:
@@ -144,13 +166,25 @@ options:
                 type: int
           mode:
             description:
-              - For V(macvlan), a mode of O(underlay.network.macvlan_link#module:mode) (default V(bridge)).
+              - For V(macvlan) and V(macvtap), a mode of O(underlay.network.macvlan_link#module:mode) (default
+                V(bridge)).
                 For V(ipvlan), a mode of O(underlay.network.ipvlan_link#module:mode) (default V(l2)).
             type: str
           source_macs:
-            description: V(macvlan) in mode V(source) only, see O(underlay.network.macvlan_link#module:source_macs).
+            description:
+              - V(macvlan) and V(macvtap) in mode V(source) only, see
+                O(underlay.network.macvlan_link#module:source_macs).
             type: list
             elements: str
+          tap_owner:
+            description: V(macvtap) only, see O(underlay.network.macvtap_link#module:tap_owner).
+            type: str
+          tap_group:
+            description: V(macvtap) only, see O(underlay.network.macvtap_link#module:tap_group).
+            type: str
+          tap_mode:
+            description: V(macvtap) only, see O(underlay.network.macvtap_link#module:tap_mode).
+            type: str
           flag:
             description: V(ipvlan) only, see O(underlay.network.ipvlan_link#module:flag) (default V(bridge)).
             type: str
@@ -249,7 +283,7 @@ attributes:
     description: Plans the whole call, reports what would change and changes nothing.
   diff_mode:
     support: full
-    description: Shows every namespace and link that changes, before and after.
+    description: Shows every parent, namespace and link that changes, before and after.
 notes:
   - Needs root (C(CAP_NET_ADMIN); C(CAP_SYS_ADMIN) for namespaces).
   - Use M(underlay.network.links_info) to read a host's links without changing anything.
@@ -305,7 +339,8 @@ links:
   description:
     - The declared links as they now are (in check mode, as they would be), in stacking order; empty with
       O(state=deleted). Each has the keys of the link returned by M(underlay.network.macvlan_link),
-      M(underlay.network.vlan_iface) or M(underlay.network.ipvlan_link) for its kind.
+      M(underlay.network.macvtap_link), M(underlay.network.vlan_iface) or M(underlay.network.ipvlan_link) for
+      its kind.
   returned: always
   type: list
   elements: dict
@@ -317,6 +352,12 @@ namespaces:
   returned: always
   type: list
   elements: dict
+parents:
+  description: The declared parents' settings as they now are (in check mode, as they would be).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: eth1, promisc: true}]
 deleted:
   description: The links (C(NETNS/NAME) for links inside a namespace) and namespaces this call removes.
   returned: always

@@ -12,9 +12,9 @@ version_added: 0.1.0
 description:
   - Reads every virtual link of the namespace the task runs in and, when asked, of named network namespaces.
     Physical devices (unless O(devices)) and C(lo) are left out. It changes nothing.
-  - Each link comes with its kind and kind settings (macvlan mode, ipvlan mode and flag, VLAN id and
-    protocol), its parent (resolved across namespaces), namespace, MAC address, MTU, state, addresses and
-    routes, and whether this collection manages it (RV(links[].managed_by)).
+  - Each link comes with its kind and kind settings (macvlan and macvtap mode, a macvtap's tap device node,
+    ipvlan mode and flag, VLAN id and protocol), its parent (resolved across namespaces), namespace, MAC
+    address, MTU, state, addresses and routes, and whether this collection manages it (RV(links[].managed_by)).
   - This is what the C(verify) role and users' own playbooks read. M(underlay.network.links) takes the same
     shape as input.
 author:
@@ -34,7 +34,8 @@ options:
     default: false
   kinds:
     description:
-      - Only links of these kinds (for example V(vlan), V(macvlan), V(ipvlan), V(veth)). All virtual kinds when empty.
+      - Only links of these kinds (for example V(vlan), V(macvlan), V(macvtap), V(ipvlan), V(veth)). All virtual
+        kinds when empty.
     type: list
     elements: str
     default: []
@@ -85,7 +86,8 @@ RETURN = r'''
 links:
   description:
     - The links, those of the task's namespace first, then by namespace and name.
-    - Kind-specific keys are present for their kind only. V(macvlan) has C(mode) and C(source_macs).
+    - Kind-specific keys are present for their kind only. V(macvlan) has C(mode) and C(source_macs), V(macvtap)
+      also C(tap_device) (see RV(underlay.network.macvtap_link#module:link.tap_device)).
       V(ipvlan) has C(mode) and C(flag). V(vlan) has C(vlan_id), C(protocol), C(flags), C(ingress_qos_map)
       and C(egress_qos_map).
   returned: always

@@ -22,24 +22,7 @@ author:
 extends_documentation_fragment:
   - underlay.network.link
   - underlay.network.link.mac_address
-options:
-  mode:
-    description:
-      - The macvlan mode.
-      - V(bridge) lets macvlan links on the same parent talk to each other directly (but not to the parent).
-      - V(vepa) sends all traffic to the external switch, which must hairpin it back (reflective relay).
-      - V(private) isolates the links on the parent from each other entirely.
-      - V(passthru) gives the single link the parent itself (one per parent; it takes the parent's MAC).
-      - V(source) accepts only frames from the MAC addresses in O(source_macs).
-    type: str
-    choices: [bridge, vepa, private, passthru, source]
-    default: bridge
-  source_macs:
-    description:
-      - With O(mode=source), the exact list of source MAC addresses the link accepts (replaces the list in the kernel).
-      - Left as it is when not set. Given with any other mode, the module fails.
-    type: list
-    elements: str
+  - underlay.network.link.macvlan
 notes:
   - The host cannot reach its own macvlan links through the parent (the kernel does not pass traffic between
     a parent and its macvlan children). Give the host a macvlan "shim" on the same parent, with a /32 address

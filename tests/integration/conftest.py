@@ -16,12 +16,13 @@ from underlay_dev.testing.harness import (
     lab,
     netlink_dump,
     no_leftover_namespaces,
+    no_leftover_tap_nodes,
     read_link,
     unnamed_processes,
 )
 
 __all__ = ['ansible', 'browser', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'netlink_dump',
-           'no_leftover_namespaces', 'read_link', 'unnamed_processes']
+           'no_leftover_namespaces', 'no_leftover_tap_nodes', 'read_link', 'unnamed_processes']
 
 
 def pytest_configure(config):

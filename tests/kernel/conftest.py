@@ -34,12 +34,13 @@ from underlay_dev.testing.harness import (
     in_kernel_box,
     lab,
     no_leftover_namespaces,
+    no_leftover_tap_nodes,
     unnamed_processes,
 )
 
 # The fixtures, registered for this directory.
 __all__ = ['ansible', 'collections_path', 'docker_engine', 'docker_host', 'lab', 'no_leftover_namespaces',
-           'unnamed_processes']
+           'no_leftover_tap_nodes', 'unnamed_processes']
 
 HERE = Path(__file__).resolve().parent
 

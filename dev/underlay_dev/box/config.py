@@ -16,7 +16,7 @@ UML = '/usr/bin/linux.uml'
 UML_MODULES = Path('/usr/lib/uml/modules')
 # Every one of these is a module in Debian's UML kernel (none is built in).
 # ipv6 too: without it there are no IPv6 addresses, link-local or otherwise.
-MODULES = ('ipv6', '8021q', 'ipvlan', 'dummy', 'veth', 'macvlan', 'bridge')
+MODULES = ('ipv6', '8021q', 'ipvlan', 'dummy', 'veth', 'macvlan', 'macvtap', 'bridge')
 BOX_PATH = '%s:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' % (ROOT / '.venv' / 'bin')
 # See the module docstring: no AVX in userspace inside the box.
 CPU_ENV = {

@@ -19,6 +19,8 @@ A new fixture here goes into both conftests' imports too.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import subprocess
@@ -67,6 +69,17 @@ def collections_path(tmp_path_factory):
 def no_leftover_namespaces():
     yield
     remove_leftovers(PREFIX_ROOT)
+
+
+@pytest.fixture
+def no_leftover_tap_nodes():
+    """Remove the /dev/tapN nodes a test made (macvtap_link makes them; the next test's links may get the same
+    ifindexes). A devtmpfs /dev removes the nodes it made itself with their links."""
+    before = set(glob.glob('/dev/tap*'))
+    yield
+    for path in set(glob.glob('/dev/tap*')) - before:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 @pytest.fixture

@@ -59,6 +59,11 @@ class NetlinkOperationError(UnderlayError):
         self.code = code
 
 
+class DeviceNodeError(NetlinkOperationError):
+    """A device node (a macvtap's /dev/tapN) that cannot be made or set: a step of a link's change like the netlink
+    ones, undone with them."""
+
+
 class SysctlError(UnderlayError):
     """A sysctl that cannot be read or written; the message names the key."""
 

@@ -10,7 +10,9 @@ before anything on the host is touched.
 
 from __future__ import annotations
 
+import grp
 import ipaddress
+import pwd
 import re
 
 from ansible_collections.underlay.network.plugins.module_utils._common.errors import ValidationError
@@ -179,3 +181,31 @@ def validate_mtu(value, param='mtu'):
     if not 68 <= int(value) <= 65535:
         raise ValidationError('%s %s is out of range; an Ethernet link takes 68 to 65535' % (param, value))
     return int(value)
+
+
+def normalize_tap_device(params):
+    """A macvtap's declared device node: ``tap_owner`` and ``tap_group`` (names or numbers; a name must exist on the
+    host) and ``tap_mode`` (octal permissions, e.g. 0660). None: leave as it is."""
+    owner, group, mode = params.get('tap_owner'), params.get('tap_group'), params.get('tap_mode')
+    checks = ((owner, 'tap_owner', pwd.getpwnam, 'user'), (group, 'tap_group', grp.getgrnam, 'group'))
+    for value, param, database, what in checks:
+        if value is None:
+            continue
+        if not value or (not value.isdigit() and not _exists(database, value)):
+            raise ValidationError("%s '%s' is not a %s on this host (getent finds no such entry); create the %s "
+                                  'first, or give an existing name or a numeric id' % (param, value, what, what))
+    if mode is not None:
+        if not re.fullmatch(r'0?[0-7]{3}', mode):
+            raise ValidationError("tap_mode '%s' is not a permission mode; give three octal digits as a quoted "
+                                  "string, e.g. '0660' (owner and group read and write), without set-id bits"
+                                  % mode)
+        mode = '0' + mode[-3:]
+    return {'path': None, 'owner': owner, 'group': group, 'mode': mode}
+
+
+def _exists(database, name):
+    try:
+        database(name)
+    except KeyError:
+        return False
+    return True

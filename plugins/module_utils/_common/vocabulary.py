@@ -9,10 +9,10 @@ lists from here, so that a mode added to one is added to all.
 
 from __future__ import annotations
 
-LINK_KINDS = ('macvlan', 'vlan', 'ipvlan')
+LINK_KINDS = ('macvlan', 'macvtap', 'vlan', 'ipvlan')
 
 # The kernel's: what the link modules and the links module take, in the kernel's order.
-MACVLAN_MODES = ('bridge', 'vepa', 'private', 'passthru', 'source')
+MACVLAN_MODES = ('bridge', 'vepa', 'private', 'passthru', 'source')  # macvtap's too: a macvlan with a tap device
 IPVLAN_MODES = ('l2', 'l3', 'l3s')
 IPVLAN_FLAGS = ('bridge', 'private', 'vepa')
 VLAN_PROTOCOLS = {'802.1Q': 0x8100, '802.1ad': 0x88A8}

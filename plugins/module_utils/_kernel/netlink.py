@@ -52,7 +52,7 @@ BATCH_GROUP_BASE = 0x554E0000
 BATCH_GROUP_COUNT = 0x10000
 BATCH_GROUP_TRIES = 5
 # The kernel module behind a link kind, for the message when the kernel lacks it.
-KERNEL_MODULES = {'vlan': '8021q', 'macvlan': 'macvlan', 'ipvlan': 'ipvlan'}
+KERNEL_MODULES = {'vlan': '8021q', 'macvlan': 'macvlan', 'macvtap': 'macvtap', 'ipvlan': 'ipvlan'}
 
 
 class Namespace:
@@ -272,6 +272,8 @@ class Namespace:
             request['address'] = mac_address
         what = 'create %s link %s' % (kind_attrs.get('kind'), ifname)
         if target is not None and move_after_create:
+            if index is not None:  # free in both namespaces: the move keeps it
+                request['index'] = index
             self._create_moved(what, request, ifname, target)
             return None, False
         if target is not None:
@@ -308,8 +310,7 @@ class Namespace:
         """The link made here under a temporary name, moved to ``target`` and renamed there; removed again if a
         step fails."""
         request['ifname'] = temporary = 'ul%s' % os.urandom(5).hex()
-        self._call(what, self._link_add, 'add', **request)
-        self.invalidate()
+        self._create_where_it_belongs(what, request, None)
         moved = False
         try:
             self.set_link(self.lookup_index(temporary), 'move %s to %s' % (ifname, describe_netns(target.name)),

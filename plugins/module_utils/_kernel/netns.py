@@ -20,6 +20,8 @@ from ansible_collections.underlay.network.plugins.module_utils._common.errors im
 NETNS_RUN_DIR = '/run/netns'
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
 # What reading a process's namespace gives once the process has exited.
 PROCESS_GONE = (errno.ENOENT, errno.ESRCH)
 # And a process the kernel does not show to the task at all (one of a more privileged context, outside the
@@ -192,6 +194,29 @@ def run_in_new_namespace(func, *args):
             errno = ctypes.get_errno()
             raise OSError(errno, 'unshare(CLONE_NEWNET): %s' % os.strerror(errno))
     return _run_in_child(enter, 'a new network namespace', func, *args)
+
+
+def run_with_sysfs(name, func, *args):
+    """Run ``func(*args)`` in a forked child that sees the sysfs of namespace ``name`` (None: the task's) at /sys.
+
+    /sys shows the devices of the namespace that mounted it, which is not the task's when the task was started
+    with ``nsenter --net`` (an AWX job in a container, the lab): the child enters the namespace, takes a mount
+    namespace of its own and mounts a fresh sysfs there, so nothing outside the child sees the mount.
+    """
+    def enter():
+        if name is not None:
+            from pyroute2 import netns as pyroute2_netns
+            pyroute2_netns.setns(name, flags=0)
+        libc = ctypes.CDLL(None, use_errno=True)
+        for call, args in (('unshare', (CLONE_NEWNS,)), ('mount', (None, b'/', None, MS_REC | MS_PRIVATE, None)),
+                           ('mount', (b'sysfs', b'/sys', b'sysfs', 0, None))):
+            if getattr(libc, call)(*args) != 0:
+                code = ctypes.get_errno()
+                if call == 'mount' and args[1] == b'/sys' and code == errno.EBUSY:
+                    continue  # the namespace's own sysfs is on /sys already (ip netns exec mounts it so)
+                raise OSError(code, '%s: %s' % (call, os.strerror(code)))
+    where = "netns '%s'" % name if name is not None else "the task's network namespace"
+    return _run_in_child(enter, where, func, *args)
 
 
 def _run_in_child(enter, where, func, *args):

@@ -37,6 +37,8 @@ class LinkApplier:
         task, where = self.sessions.task, self.sessions.get(target['netns'])
         name = target['name']
         admin_state = target.get('admin_state')
+        if index is None:
+            index = self.kind.new_index(task, where)
         index, created_up = self._do(
             task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
             'create_link', name, self.kind.encode(target), parent_index=parent_index, mtu=target.get('mtu'),
@@ -53,6 +55,8 @@ class LinkApplier:
                 where.set_link(index, 'mark %s as created by this collection' % name, ifalias=alias)
             self.converge(where, index, addresses_add=target.get('addresses') or (), routes_add=target.get('routes')
                           or (), admin_state=admin_state)
+            self.set_outside(where, index, {field: self.kind.wanted(field, None, target.get(field) or {})
+                                            for field in self.kind.outside_fields})
         except NetlinkOperationError as exc:
             raise LinkError('%s; %s' % (exc, where.remove_half_made(index, name))) from exc
 
@@ -85,7 +89,7 @@ class LinkApplier:
 
     def update(self, current, desired, plan):
         link_changes = []
-        kind_fields = [f for f in self.kind.fields if f in plan.changes]
+        kind_fields = [f for f in self.kind.fields if f in plan.changes and f not in self.kind.outside_fields]
         if kind_fields:
             merged = dict(current, **{f: plan.changes[f][1] for f in kind_fields})
             link_changes.append((self.kind.encode(merged), 'set %s' % ', '.join(
@@ -99,15 +103,25 @@ class LinkApplier:
                       routes_add=plan.routes_add, routes_delete=plan.routes_delete,
                       admin_state=plan.changes.get('admin_state', (None, None))[1], link_changes=link_changes,
                       addresses_want=desired['addresses'])
+        self.set_outside(self.sessions.get(desired['netns']), current['index'],
+                         {f: plan.changes[f][1] for f in self.kind.outside_fields if f in plan.changes})
         if 'managed_by' in plan.changes:  # an adopted link (the links module's adopt): marked once converged
             where, marker = self.sessions.get(desired['netns']), plan.changes['managed_by'][1]
             self._do(where, 'adopt: mark it %s' % marker, 'set_link', current['index'],
                      'mark %s as adopted' % desired['name'], ifalias=marker)
 
+    def set_outside(self, where, index, values):
+        """Set the kind's fields that live outside netlink (a macvtap's device node), once the link is converged."""
+        for field, value in values.items():
+            self.actions.append(self.kind.apply_outside(where.name, index, field, value))
+
     def delete(self, current):
         where = self.sessions.get(current['netns'])
+        remove_outside = self.kind.before_delete(current['netns'], current)
         self._do(where, 'delete %s %s in %s' % (current['kind'], current['name'], describe_netns(current['netns'])),
                  'delete_link', current['index'], 'delete link %s' % current['name'])
+        if remove_outside is not None:
+            self.actions.extend(remove_outside())
 
     def restore(self, before):
         """Bring an existing link back to ``before`` (its state when read) after an in-place change failed half-way:

@@ -22,6 +22,7 @@ from ansible_collections.underlay.network.plugins.module_utils._links.diff impor
     public_state,
     recreation_target,
 )
+from ansible_collections.underlay.network.plugins.module_utils._links.parent import check_parent, check_stacking
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,10 @@ def plan_link_change(sessions, desired, kind, options, new_parents=None, assume_
             return LinkChange(desired, kind, 'absent', None)  # no namespace, no link: already absent
         return LinkChange(desired, kind, 'absent', read_current(sessions, desired, kind))
     current = None if assume_absent else read_current(sessions, desired, kind)
-    parent_index = _check_parent(sessions, desired, kind, new_parents or {})
+    parent_index = check_parent(sessions, desired, kind, new_parents or {})
     plan = plan_link(current, desired, kind, options.addresses_mode, options.routes_mode)
+    if plan.action in ('create', 'recreate'):
+        check_stacking(sessions, desired, kind, new_parents or {})
     if plan.changed:
         kind.preflight(sessions, desired, options)
     if plan.conflicts and not options.recreate:
@@ -118,23 +121,6 @@ def plan_link_change(sessions, desired, kind, options, new_parents=None, assume_
     if plan.changed:
         check_gateways(sessions, change)
     return change
-
-
-def _check_parent(sessions, desired, kind, new_parents):
-    """The parent's ifindex (None: made earlier by the same call); refuses a missing parent and an MTU above it."""
-    parent = sessions.task.link_msg(ifname=desired['parent'])
-    if desired['parent'] in new_parents:
-        parent_index, parent_mtu = None, new_parents[desired['parent']]
-    elif parent is None:
-        raise LinkError("parent '%s' does not exist in the task's network namespace; create it first or fix parent "
-                        '(the parent stays in the namespace the task runs in, the link goes to netns)'
-                        % desired['parent'])
-    else:
-        parent_index, parent_mtu = parent['index'], parent.get_attr('IFLA_MTU')
-    if desired['mtu'] is not None and parent_mtu is not None and desired['mtu'] > parent_mtu:
-        raise LinkError('mtu %d is larger than the MTU %d of parent %s; a %s link cannot exceed its parent'
-                        % (desired['mtu'], parent_mtu, desired['parent'], kind.kind))
-    return parent_index
 
 
 def check_gateways(sessions, change):

@@ -62,7 +62,7 @@ def desired_links(entries, state):
                          if entry.get(option) is not None and entry['kind'] not in kinds)
         if foreign:
             raise ValidationError('%s: %s' % (label, '; '.join(
-                '%s applies to kind %s only' % (option, ' and '.join(KIND_OPTIONS[option])) for option in foreign))
+                '%s applies to kind %s only' % (option, _and(KIND_OPTIONS[option])) for option in foreign))
                 + ', not to %s: remove it or fix kind' % entry['kind'])
         if state != DELETED and not entry.get('parent'):
             raise ValidationError('%s: parent is required (the interface the %s link is stacked on)'
@@ -87,6 +87,10 @@ def desired_links(entries, state):
     return result
 
 
+def _and(words):
+    return ' and '.join(words) if len(words) < 3 else '%s and %s' % (', '.join(words[:-1]), words[-1])
+
+
 def check_ipvlan_ports(links):
     """Every ipvlan declared on one parent must have the same mode and flag: the kernel keeps one per parent."""
     ports = {}
@@ -100,6 +104,23 @@ def check_ipvlan_ports(links):
                 'for all its links; declare them alike' % (
                     link_id(first['netns'], first['name']), first['mode'], first['flag'],
                     link_id(link['netns'], link['name']), link['mode'], link['flag'], link['parent']))
+
+
+def check_parent_ports(links):
+    """Links declared on one parent must be of one port kind, macvlan (with macvtap) or ipvlan: the kernel refuses
+    the other kind on a parent that has one."""
+    ports = {}
+    for link in links:
+        port = KINDS[link['kind']].port
+        if port is None:
+            continue
+        first = ports.setdefault(link['parent'], link)
+        if KINDS[first['kind']].port != port:
+            raise ValidationError(
+                '%s (%s) and %s (%s) share parent %s, and the kernel allows links of one port kind per parent, '
+                'macvlan (with macvtap) or ipvlan; put them on different parents' % (
+                    link_id(first['netns'], first['name']), first['kind'], link_id(link['netns'], link['name']),
+                    link['kind'], link['parent']))
 
 
 def desired_namespaces(entries):

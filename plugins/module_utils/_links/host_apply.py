@@ -18,6 +18,8 @@ from ansible_collections.underlay.network.plugins.module_utils._common.errors im
     NetlinkOperationError,
 )
 from ansible_collections.underlay.network.plugins.module_utils._links.apply import apply_link_change
+from ansible_collections.underlay.network.plugins.module_utils._links.kinds import KINDS
+from ansible_collections.underlay.network.plugins.module_utils._links.parent_settings import apply_parents
 from ansible_collections.underlay.network.plugins.module_utils._netns.reconcile import STEP_ERRORS, reconcile_namespace
 
 
@@ -32,7 +34,8 @@ class Progress:
 
     @staticmethod
     def _steps(plan):
-        steps = [('namespace', ns['name']) for ns, _planned in plan.namespaces]
+        steps = [('parent', name) for name, _index, before, after in plan.parents if before != after]
+        steps += [('namespace', ns['name']) for ns, _planned in plan.namespaces]
         steps += [('delete', link_id(s['netns'], s['name'])) for s, _depth in plan.deletions]
         steps += [('link', link_id(c.desired['netns'], c.desired['name'])) for c in plan.links if c.changed]
         steps += [('teardown', name) for name in plan.teardown]
@@ -55,6 +58,12 @@ class Progress:
 def apply_host(sessions, plan):
     """Carry out a plan: namespaces, deletions (deepest first, batched), links in stacking order, teardowns."""
     progress = Progress(plan)
+    for change in plan.parents:  # before anything is stacked on them
+        try:
+            progress.actions.extend(apply_parents(sessions, [change]))
+        except NetlinkOperationError as exc:
+            progress.fail('parent %s' % change[0], exc)
+        progress.done += change[2] != change[3]
     for ns, _planned in plan.namespaces:
         try:
             outcome = reconcile_namespace(ns['name'], 'present', ns.get('sysctls'))
@@ -113,6 +122,7 @@ def _delete_batched(sessions, deletions, progress):
         states = batches[key]
         netns = states[0]['netns']
         names = [link_id(s['netns'], s['name']) for s in states]
+        cleanups = [KINDS[s['kind']].before_delete(netns, s) for s in states]
         try:  # the session's message names the namespace
             gone = sessions.get(netns).delete_links([(s['index'], s['name']) for s in states],
                                                     'delete %s' % ', '.join(s['name'] for s in states))
@@ -121,4 +131,5 @@ def _delete_batched(sessions, deletions, progress):
         # A link deleted meanwhile by someone else is what was wanted: reported, not an error.
         progress.actions.extend('%s: %s' % (name, 'gone already' if s['name'] in gone else 'delete %s' % s['kind'])
                                 for name, s in zip(names, states))
+        progress.actions.extend(action for cleanup in cleanups if cleanup is not None for action in cleanup())
         progress.done += len(states)

@@ -31,10 +31,15 @@ from ansible_collections.underlay.network.plugins.module_utils._kernel.netns imp
 from ansible_collections.underlay.network.plugins.module_utils._links.change import LinkOptions, plan_link_change
 from ansible_collections.underlay.network.plugins.module_utils._links.desired import (
     check_ipvlan_ports,
+    check_parent_ports,
     desired_links,
     desired_namespaces,
 )
 from ansible_collections.underlay.network.plugins.module_utils._links.kinds import KINDS
+from ansible_collections.underlay.network.plugins.module_utils._links.parent_settings import (
+    desired_parents,
+    plan_parents,
+)
 from ansible_collections.underlay.network.plugins.module_utils._netns.reconcile import reconcile_namespace
 
 
@@ -80,11 +85,13 @@ class HostPlan:
         self.links = []  # LinkChange, in stacking order
         self.deletions = []  # (state of the link, depth), links to delete (deleted, overridden)
         self.teardown = []  # namespaces to delete (deleted)
+        self.parents = []  # (name, index, before, after) of each declared parent (parent_settings.plan_parents)
 
     @property
     def changed(self):
         return bool(self.namespaces or self.deletions or self.teardown
-                    or any(change.changed for change in self.links))
+                    or any(change.changed for change in self.links)
+                    or any(before != after for _name, _index, before, after in self.parents))
 
 
 def plan_host(sessions, config, state, options, owner=None):
@@ -93,9 +100,12 @@ def plan_host(sessions, config, state, options, owner=None):
     plan = HostPlan(state, owner_marker(owner))
     namespaces = desired_namespaces(config.get('namespaces') or [])
     links = desired_links(config.get('links') or [], state)
-    if state == DELETED:
+    parents = desired_parents(config.get('parents') or [])
+    if state == DELETED:  # parents are never deleted: their settings stay as they are
         return _plan_deletion(sessions, plan, namespaces, links)
     check_ipvlan_ports(links)
+    check_parent_ports(links)
+    plan.parents = plan_parents(sessions, parents, {link['name'] for link in links if link['netns'] is None})
     declared_ns = _plan_namespaces(sessions, plan, namespaces, links)
     if state == OVERRIDDEN:
         _plan_pruning(sessions, plan, links, declared_ns)

@@ -52,6 +52,8 @@ def report(sessions, plan, actions, check_mode):
         'namespaces_changed': len(plan.namespaces),
         'namespaces_deleted': len(plan.teardown),
     }
+    parents = [after for _name, _index, _before, after in plan.parents]
+    parents_changed = [(before, after) for _name, _index, before, after in plan.parents if before != after]
     namespaces = [result['namespace'] for _name, result in sorted(plan.namespace_results.items())]
     ns_before = {name: r['diff']['before'] for name, r in plan.namespace_results.items() if r['changed']}
     ns_after = {name: r['diff']['after'] for name, r in plan.namespace_results.items() if r['changed']}
@@ -59,10 +61,13 @@ def report(sessions, plan, actions, check_mode):
         'changed': plan.changed,
         'links': links,
         'namespaces': namespaces,
+        'parents': parents,
         'deleted': sorted(link_id(s['netns'], s['name']) for s, _depth in plan.deletions) + sorted(plan.teardown),
         'summary': summary,
         'marker': plan.marker,
         'actions': actions,
-        'diff': {'before': {'namespaces': ns_before, 'links': before},
-                 'after': {'namespaces': ns_after, 'links': after}},
+        'diff': {'before': {'parents': {b['name']: b for b, _a in parents_changed}, 'namespaces': ns_before,
+                            'links': before},
+                 'after': {'parents': {a['name']: a for _b, a in parents_changed}, 'namespaces': ns_after,
+                           'links': after}},
     }

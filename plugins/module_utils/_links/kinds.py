@@ -10,15 +10,29 @@ its words (modes, flags, protocols) in ``_common/vocabulary.py``.
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.underlay.network.plugins.module_utils._common.describe import describe_link, describe_netns
 from ansible_collections.underlay.network.plugins.module_utils._common.errors import LinkError, ValidationError
-from ansible_collections.underlay.network.plugins.module_utils._common.validation import normalize_mac, validate_ifname
+from ansible_collections.underlay.network.plugins.module_utils._common.validation import (
+    normalize_mac,
+    normalize_tap_device,
+    validate_ifname,
+)
 from ansible_collections.underlay.network.plugins.module_utils._common.vocabulary import (
     IPVLAN_FLAGS,
     IPVLAN_MODES,
     MACVLAN_MODES,
     VLAN_FLAGS,
     VLAN_PROTOCOLS,
+)
+from ansible_collections.underlay.network.plugins.module_utils._kernel.tap_device import (
+    DEFAULT_NODE,
+    device_numbers,
+    read_node,
+    remove_node,
+    tap_path,
+    write_node,
 )
 
 
@@ -31,6 +45,11 @@ class LinkKind:
     # The driver cannot create the link straight into another namespace: create, move, rename
     # (netlink.Namespace.create_link does that anyway when the name is taken in the task's namespace).
     move_after_create = False
+    # Fields of ``fields`` that live outside netlink (a macvtap's device node): read by ``outside_state``, set by
+    # ``apply_outside``, never sent with the netlink fields.
+    outside_fields = ()
+    # The kernel's "port" the kind puts on its parent: a parent carries one kind of port (macvlan or ipvlan).
+    port = None
 
     def decode(self, info_data):
         """Normalized kind-specific fields from IFLA_INFO_DATA."""
@@ -76,6 +95,25 @@ class LinkKind:
         """Values to declare, besides ``before``, to bring fields declared in part (merged) back from ``now``."""
         return {}
 
+    def outside_state(self, netns, state):
+        """The ``outside_fields`` of the link ``state`` (read from netlink) in ``netns``."""
+        return {}
+
+    def new_index(self, task, where):
+        """The ifindex to create a link of this kind with in ``where`` (through ``task``); None: the kernel's choice
+        (or the session's, for a whole-namespace session)."""
+        return None
+
+    def before_delete(self, netns, state):
+        """Read, while the link ``state`` in ``netns`` still exists, what removing its outside fields needs; returns
+        a function that removes them once the link is deleted and returns the actions taken (None: nothing)."""
+        return None
+
+    def apply_outside(self, netns, index, field, value):
+        """Set outside field ``field`` of the link ``index`` in ``netns`` to ``value``; returns the action taken.
+        Raises DeviceNodeError (a NetlinkOperationError: undone like a refused netlink step)."""
+        raise NotImplementedError(field)
+
 
 def stacked_besides(sessions, target, kind):
     """The links of ``kind`` on ``target``'s parent, wherever they live, ``target`` itself left out."""
@@ -86,6 +124,7 @@ def stacked_besides(sessions, target, kind):
 class Macvlan(LinkKind):
     kind = 'macvlan'
     fields = ('mode', 'source_macs')
+    port = 'macvlan'
     MODES = MACVLAN_MODES
     # IFLA_MACVLAN_MACADDR_MODE: SET replaces the whole source list at once.
     MACADDR_SET = 'set'
@@ -264,6 +303,7 @@ class Ipvlan(LinkKind):
 
     kind = 'ipvlan'
     fields = ('mode', 'flag')
+    port = 'ipvlan'
     # Seen on 6.1: creating an ipvlan directly in another namespace fails (EEXIST/EBUSY).
     move_after_create = True
     MODES = IPVLAN_MODES
@@ -325,4 +365,55 @@ class Ipvlan(LinkKind):
                                          key=lambda link: (link['netns'] or '', link['name']))}}
 
 
-KINDS = {kind.kind: kind for kind in (Macvlan(), Vlan(), Ipvlan())}
+class Macvtap(Macvlan):
+    """A macvlan with a character device (``/dev/tapN``) instead of a stack: a VM's qemu reads and writes its frames
+    there (libvirt's ``<interface type='direct'>``). Its device node is a field of the link (``tap_device``)."""
+
+    kind = 'macvtap'
+    fields = Macvlan.fields + ('tap_device',)
+    outside_fields = ('tap_device',)
+
+    def decode(self, info_data):
+        state = super().decode(info_data)
+        if info_data is not None and state['mode'] is None:  # pyroute2's names for the same attributes
+            state['mode'] = info_data.get_attr('IFLA_MACVTAP_MODE')
+            macs = info_data.get_attr('IFLA_MACVTAP_MACADDR_DATA')
+            state['source_macs'] = sorted(macs.get_attrs('IFLA_MACVTAP_MACADDR')) if macs is not None else []
+        return state
+
+    def encode(self, desired):
+        # pyroute2 names macvtap's attributes macvtap_*; the kernel's are macvlan's.
+        return {key.replace('macvlan_', 'macvtap_'): value for key, value in super().encode(desired).items()}
+
+    def normalize(self, params):
+        return dict(super().normalize(params), tap_device=normalize_tap_device(params))
+
+    def wanted(self, field, current_value, desired_value):
+        if field != 'tap_device':
+            return desired_value
+        current_value = current_value or {}
+        return {'path': current_value.get('path'), **{key: desired_value.get(key) or current_value.get(key)
+                                                      or DEFAULT_NODE[key] for key in DEFAULT_NODE}}
+
+    def outside_state(self, netns, state):
+        return {'tap_device': read_node(tap_path(state['index']), device_numbers(netns, state['index']))}
+
+    def apply_outside(self, netns, index, field, value):
+        return write_node(tap_path(index), device_numbers(netns, index), value)
+
+    def new_index(self, task, where):
+        """An ifindex free in both namespaces whose /dev/tapN is free too: ifindexes are per namespace, device
+        nodes are not, so the kernel's own choice would often give a macvtap in a namespace the node of one
+        elsewhere."""
+        others = (where,) if where is not task else ()
+        index = task.unused_index(*others)
+        while os.path.lexists(tap_path(index)):
+            index = task.unused_index(*others)
+        return index
+
+    def before_delete(self, netns, state):
+        path, numbers = tap_path(state['index']), device_numbers(netns, state['index'])
+        return lambda: remove_node(path, numbers)
+
+
+KINDS = {kind.kind: kind for kind in (Macvlan(), Macvtap(), Vlan(), Ipvlan())}

@@ -35,6 +35,7 @@ class Sessions:
         # Namespaces the caller creates after planning (the links module adds them): links planned in them start
         # from nothing.
         self.created_later = set()
+        self._parent_facts = {}  # (parent, what) -> as first asked in this call (parent.check_stacking)
 
     def get(self, name=None):
         if name not in self._open:
@@ -50,12 +51,13 @@ class Sessions:
 
     def read_link(self, netns, name):
         """The normalized state of link ``name`` in ``netns`` (None: the task's namespace), or None."""
-        return self.get(netns).read_link(name, self.task, KINDS)
+        return with_outside_fields(self.get(netns).read_link(name, self.task, KINDS))
 
     def link_state(self, session, msg, addressing=True):
         """The normalized state of the link ``msg`` that ``session`` read (``addressing``: with its addresses and
-        routes, which cost a dump each)."""
-        return session.link_state(msg, self.task, KINDS, addressing=addressing)
+        routes, which cost a dump each, and the fields read outside netlink)."""
+        state = session.link_state(msg, self.task, KINDS, addressing=addressing)
+        return with_outside_fields(state) if addressing else state
 
     def namespaces(self):
         """The task's namespace (None) and every named one that is not the task's own under another name."""
@@ -110,6 +112,28 @@ class Sessions:
                     found.append(state)
         return found
 
+    def parent_fact(self, parent, read):
+        """``read(None, parent)`` about a parent in the task's namespace, asked once per call: links this call
+        declares are checked from their declaration (``desired.check_parent_ports``), not from the kernel."""
+        key = (parent, read.__name__)
+        if key not in self._parent_facts:
+            self._parent_facts[key] = read(None, parent)
+        return self._parent_facts[key]
+
+    def parent_kind(self, parent):
+        msg = self.task.link_msg(ifname=parent)
+        info = msg.get_attr('IFLA_LINKINFO') if msg is not None else None
+        return info.get_attr('IFLA_INFO_KIND') if info is not None else None
+
+    def ports_on(self, parent):
+        """The links with a port kind (macvlan, ipvlan) stacked on ``parent``, wherever they live, each with its
+        ``port``; read once per call (one walk of every namespace)."""
+        return self.parent_fact(parent, self._ports_on)
+
+    def _ports_on(self, _netns, parent):
+        return [dict(link, port=KINDS[link['kind']].port) for link in self.children(parent)
+                if link['kind'] in KINDS and KINDS[link['kind']].port]
+
     def invalidate(self):
         """Forget every cached dump (after a change, which may touch other namespaces' links too)."""
         for session in self._open.values():
@@ -125,6 +149,14 @@ class Sessions:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def with_outside_fields(state):
+    """``state`` (or None) with its kind's fields that netlink does not carry (a macvtap's device node)."""
+    kind = KINDS.get(state['kind']) if state is not None else None
+    if kind is not None and kind.outside_fields:
+        state.update(kind.outside_state(state['netns'], state))
+    return state
 
 
 def _unreadable(what, exc):
@@ -156,5 +188,5 @@ def read_virtual_links(sessions, namespaces=(), managed_only=False, kinds=(), de
                     or (managed_only and not state['managed_by']) or (kinds and state['kind'] not in kinds):
                 continue
             state.update(addresses=session.addresses(msg['index']), routes=session.routes(msg['index']))
-            found.append(public_state(state))
+            found.append(public_state(with_outside_fields(state)))
     return sorted(found, key=lambda link: (link['netns'] is not None, link['netns'] or '', link['name']))

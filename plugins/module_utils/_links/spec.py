@@ -2,7 +2,7 @@
 # Copyright (c) underlay.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every argument spec of the link modules, in one place: the options all links share, each kind's own, the
-single-link modules (macvlan_link, vlan_iface, ipvlan_link) and the links module's config.
+single-link modules (macvlan_link, macvtap_link, vlan_iface, ipvlan_link) and the links module's config.
 
 Their documentation is the doc fragment underlay.network.link (the shared options) and each module's
 DOCUMENTATION; ansible-test sanity (validate-modules) holds those to these specs.
@@ -32,13 +32,22 @@ ROUTE_SPEC = dict(
 # For kinds with a MAC address of their own (doc fragment underlay.network.link.mac_address).
 MAC_ADDRESS_SPEC = dict(mac_address=dict(type='str'))
 
+MACVLAN_SPEC = dict(
+    MAC_ADDRESS_SPEC,
+    mode=dict(type='str', default='bridge', choices=list(MACVLAN_MODES)),
+    source_macs=dict(type='list', elements='str'),
+)
+# A macvtap's tap device (doc fragment underlay.network.link.tap_device).
+TAP_DEVICE_SPEC = dict(
+    tap_owner=dict(type='str'),
+    tap_group=dict(type='str'),
+    tap_mode=dict(type='str'),
+)
+
 # Each kind's own options, shared by its module and the links module.
 KIND_SPECS = {
-    'macvlan': dict(
-        MAC_ADDRESS_SPEC,
-        mode=dict(type='str', default='bridge', choices=list(MACVLAN_MODES)),
-        source_macs=dict(type='list', elements='str'),
-    ),
+    'macvlan': MACVLAN_SPEC,
+    'macvtap': dict(MACVLAN_SPEC, **TAP_DEVICE_SPEC),
     'vlan': dict(
         MAC_ADDRESS_SPEC,
         vlan_id=dict(type='int'),
@@ -79,6 +88,10 @@ LINK_MODULES = {
         argument_spec=dict(LINK_ARGUMENT_SPEC, **KIND_SPECS['macvlan']),
         required_if=[('state', 'present', ('parent',))],
     ),
+    'macvtap': dict(
+        argument_spec=dict(LINK_ARGUMENT_SPEC, **KIND_SPECS['macvtap']),
+        required_if=[('state', 'present', ('parent',))],
+    ),
     'vlan': dict(
         argument_spec=dict(LINK_ARGUMENT_SPEC, name=dict(type='str'), **KIND_SPECS['vlan']),  # name: PARENT.VLAN_ID
         required_if=[('state', 'present', ('parent', 'vlan_id'))],
@@ -107,9 +120,16 @@ LINK_ENTRY_SPEC = dict(
        for kind in LINK_KINDS for option, spec in KIND_SPECS[kind].items()},
 )
 
+# One entry of the links module's config.parents: settings of an interface the call does not create.
+PARENT_SPEC = dict(
+    name=dict(type='str', required=True),
+    promisc=dict(type='bool'),
+)
+
 AGGREGATE_ARGUMENT_SPEC = dict(
     config=dict(type='dict', default={}, options=dict(
         namespaces=dict(type='list', elements='dict', default=[], options=NAMESPACE_SPEC),
+        parents=dict(type='list', elements='dict', default=[], options=PARENT_SPEC),
         links=dict(type='list', elements='dict', default=[], options=LINK_ENTRY_SPEC),
     )),
     state=dict(type='str', default=MERGED, choices=list(STATES)),

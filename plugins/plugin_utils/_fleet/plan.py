@@ -82,6 +82,7 @@ def fleet_plan(fleet, hosts):
         check_uplink(request, indexes[request.name])
     return {request.name: {'index': indexes[request.name],
                            'trunk': request.trunk,
+                           'trunk_promisc': parsed.trunk_promisc,
                            'segments': [segment_plan(segment, request, indexes[request.name])
                                         for segment in request.segments]}
             for request in requests}

@@ -31,7 +31,7 @@ from ansible_collections.underlay.network.plugins.plugin_utils._fleet.inputs imp
     trunk_name,
 )
 
-FLEET_KEYS = ('segments', 'trunk')
+FLEET_KEYS = ('segments', 'trunk', 'trunk_promisc')
 SEGMENT_KEYS = ('container_pool', 'docker', 'docker_network', 'driver', 'gateway', 'host_address',
                 'host_range_size', 'mode', 'name', 'shim', 'subnet', 'vlan_id')
 SEGMENT_NAME_RE = re.compile(r'^[a-z][a-z0-9_]{0,11}$')
@@ -341,8 +341,9 @@ def _check_subnets_disjoint(segments):
 class Fleet:
     """The validated ``underlay_fleet``: the default trunk and the segments in fleet order."""
 
-    def __init__(self, trunk, segments):
+    def __init__(self, trunk, segments, trunk_promisc=None):
         self.trunk = trunk
+        self.trunk_promisc = trunk_promisc  # None: the trunk's promiscuous mode is left as it is
         self.segments = segments
         self.by_name = {segment.name: segment for segment in segments}
 
@@ -362,4 +363,7 @@ def parse_fleet(fleet):
     _check_unique(segments, 'vlan_id', 'a VLAN id carries one segment: give each segment its own')
     _check_unique(segments, 'docker_network', 'set docker_network so that each segment has its own Docker network')
     _check_subnets_disjoint(segments)
-    return Fleet(trunk, segments)
+    promisc = fleet.get('trunk_promisc')
+    if promisc is not None:
+        promisc = as_bool(promisc, 'underlay_fleet.trunk_promisc')
+    return Fleet(trunk, segments, promisc)

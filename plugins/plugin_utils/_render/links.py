@@ -71,7 +71,8 @@ def _workload_links(plan, segments, prefix, count):
 
 
 def host_links(plan, which, existing=(), prefix='', count=1):
-    """``{links: [...]}`` for underlay.network.links: the VLAN interfaces (``vlans``), the shims (``shims``,
+    """``{links: [...]}`` for underlay.network.links: the VLAN interfaces (``vlans``, with the trunk's promiscuous
+    mode in ``parents`` when the fleet description sets it), the shims (``shims``,
     ipvlan ones in the mode of the port they join among ``existing`` links), or namespace ``workloads``
     (``{namespaces, links}``: ``count`` per segment, named ``PREFIXSEGMENT-N``)."""
     if which not in HOST_LINK_SETS:
@@ -79,8 +80,11 @@ def host_links(plan, which, existing=(), prefix='', count=1):
                           % (which, suggest(which, HOST_LINK_SETS), ', '.join(HOST_LINK_SETS)))
     segments = segments_of(plan, 'host_links')
     if which == 'vlans':
-        return {'links': [_vlan_link(plan['trunk'], segment) for segment in segments
-                          if segment['vlan_id'] is not None]}
+        vlans = {'links': [_vlan_link(plan['trunk'], segment) for segment in segments
+                           if segment['vlan_id'] is not None]}
+        if plan.get('trunk_promisc') is not None:  # the trunk's own setting, declared by the fleet description
+            vlans['parents'] = [{'name': plan['trunk'], 'promisc': plan['trunk_promisc']}]
+        return vlans
     if which == 'shims':
         ports = _ipvlan_ports(existing or [])
         return {'links': [_shim_link(segment, ports) for segment in segments if segment['shim']]}

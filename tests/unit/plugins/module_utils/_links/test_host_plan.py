@@ -7,6 +7,7 @@ from ansible_collections.underlay.network.plugins.module_utils._common.errors im
 from ansible_collections.underlay.network.plugins.module_utils._common.markers import owner_marker
 from ansible_collections.underlay.network.plugins.module_utils._links.desired import (
     check_ipvlan_ports,
+    check_parent_ports,
     desired_links,
     desired_namespaces,
 )
@@ -62,7 +63,7 @@ def test_links_stacked_in_a_loop_are_refused():
     ([entry(kind='macvlan', name='m', parent='eth0', vlan_id=10)],
      r'config.links\[0\] \(m\): vlan_id applies to kind vlan only, not to macvlan'),
     ([entry(kind='ipvlan', name='i', parent='eth0', mac_address='02:00:00:00:00:01')],
-     'mac_address applies to kind macvlan and vlan only'),
+     'mac_address applies to kind macvlan, macvtap and vlan only'),
     ([entry(kind='macvlan', name='m', parent='eth0', source_macs=['02:00:00:00:00:01'])],
      'source_macs is only used with mode=source'),
     ([entry(kind='macvlan', name='m')], r'config.links\[0\] \(m\): parent is required'),
@@ -221,3 +222,12 @@ def test_a_declared_link_on_a_pruned_link_of_the_same_owner_is_refused():
     with pytest.raises(LinkError, match='eth1.10 is not declared, so overridden would remove it, but link shim10 '
                                         'is declared on it'):
         pruned('vlan_host', [dict(kind='macvlan', name='shim10', parent='eth1.10')])
+
+
+def test_links_of_two_port_kinds_on_one_parent_are_refused():
+    links = desired_links([entry(kind='macvtap', name='vm1', parent='eth1'),
+                           entry(kind='macvlan', name='c1', parent='eth1'),
+                           entry(kind='ipvlan', name='i1', parent='eth1')], 'merged')
+    with pytest.raises(ValidationError, match='vm1 .macvtap. and i1 .ipvlan. share parent eth1'):
+        check_parent_ports(links)
+    check_parent_ports(links[:2])  # macvlan and macvtap share the macvlan port

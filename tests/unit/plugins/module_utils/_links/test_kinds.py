@@ -93,3 +93,65 @@ def test_ipvlan_mode_change_is_in_place_for_the_port_guard_to_judge():
     assert plan.action == 'update' and plan.changes == {'mode': ('l2', 'l3')}
     assert IPVLAN.encode(desired_link(ipvlan_params(mode='l3s', flag='private'), IPVLAN)) == {
         'kind': 'ipvlan', 'ipvlan_mode': 2, 'ipvlan_flags': 1}
+
+
+MACVTAP = KINDS['macvtap']
+
+
+def macvtap_params(**overrides):
+    base = dict(name='vm1', parent='eth0', netns=None, state='present', admin_state='up', mtu=None,
+                mac_address=None, addresses=None, routes=None, mode='bridge', source_macs=None, tap_owner=None,
+                tap_group=None, tap_mode=None)
+    base.update(overrides)
+    return base
+
+
+def macvtap_current(**tap):
+    node = dict({'path': '/dev/tap7', 'owner': 'root', 'group': 'root', 'mode': '0600'}, **tap)
+    return dict(name='vm1', kind='macvtap', netns=None, index=7, parent='eth0', mac_address='02:00:00:00:00:07',
+                mtu=1500, admin_state='up', addresses=[], routes=[], mode='bridge', source_macs=[], tap_device=node)
+
+
+def test_macvtap_node_fields_left_undeclared_stay_as_they_are():
+    desired = desired_link(macvtap_params(), MACVTAP)
+    assert not plan_link(macvtap_current(group='kvm', mode='0660'), desired, MACVTAP).changed
+
+
+def test_macvtap_declared_node_settings_are_changed_in_place():
+    desired = desired_link(macvtap_params(tap_group='root', tap_mode='660'), MACVTAP)
+    plan = plan_link(macvtap_current(), desired, MACVTAP)
+    assert plan.action == 'update'
+    assert plan.changes == {'tap_device': (macvtap_current()['tap_device'],
+                                           {'path': '/dev/tap7', 'owner': 'root', 'group': 'root', 'mode': '0660'})}
+
+
+def test_a_missing_macvtap_node_is_made_with_the_defaults():
+    desired = desired_link(macvtap_params(), MACVTAP)
+    plan = plan_link(macvtap_current(owner=None, group=None, mode=None), desired, MACVTAP)
+    assert plan.changes['tap_device'][1] == {'path': '/dev/tap7', 'owner': 'root', 'group': 'root', 'mode': '0600'}
+
+
+@pytest.mark.parametrize('overrides, fragment', [
+    (dict(tap_owner='no-such-user-ul'), "tap_owner 'no-such-user-ul' is not a user on this host"),
+    (dict(tap_group='no-such-group-ul'), "tap_group 'no-such-group-ul' is not a group on this host"),
+    (dict(tap_owner=''), "tap_owner '' is not a user"),
+    (dict(tap_mode='0o660'), 'three octal digits'),
+    (dict(tap_mode='4755'), 'without set-id bits'),
+    (dict(mode='l2'), "mode 'l2' is not a macvlan mode"),
+    (dict(mode='bridge', source_macs=['02:00:00:00:00:01']), 'only used with mode=source'),
+])
+def test_macvtap_bad_input_names_the_parameter(overrides, fragment):
+    with pytest.raises(ValidationError, match=fragment):
+        desired_link(macvtap_params(**overrides), MACVTAP)
+
+
+def test_macvtap_numeric_ids_need_no_user_database_entry():
+    desired = desired_link(macvtap_params(tap_owner='64055', tap_group='64055', tap_mode='0640'), MACVTAP)
+    assert desired['tap_device'] == {'path': None, 'owner': '64055', 'group': '64055', 'mode': '0640'}
+
+
+def test_macvtap_is_encoded_with_pyroute2s_macvtap_names():
+    desired = desired_link(macvtap_params(mode='source', source_macs=['02:00:00:00:00:01']), MACVTAP)
+    assert MACVTAP.encode(desired) == {
+        'kind': 'macvtap', 'macvtap_mode': 'source', 'macvtap_macaddr_mode': 'set',
+        'macvtap_macaddr_data': {'attrs': [('IFLA_MACVLAN_MACADDR', '02:00:00:00:00:01')]}}

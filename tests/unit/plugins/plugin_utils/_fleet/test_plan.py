@@ -15,6 +15,7 @@ def test_the_plan_of_index_0_in_full():
     assert fleet_plan(fleet(), ['h1']) == {'h1': {
         'index': 0,
         'trunk': 'eth0',
+        'trunk_promisc': None,
         'segments': [{
             'name': 'apps',
             'vlan_id': 10,
@@ -108,7 +109,7 @@ def test_host_trunk_and_segment_list():
 
 def test_a_host_joining_no_segment_still_gets_an_index():
     plan = fleet_plan(fleet(), {'a': {'segments': []}, 'b': None})
-    assert (plan['a'], plan['b']['index']) == ({'index': 0, 'trunk': 'eth0', 'segments': []}, 1)
+    assert (plan['a'], plan['b']['index']) == ({'index': 0, 'trunk': 'eth0', 'trunk_promisc': None, 'segments': []}, 1)
 
 
 def test_the_trunk_may_come_from_hosts_only():

@@ -76,3 +76,17 @@ def test_workload_count_out_of_range_fails():
         host_links(plan, 'workloads', count=0)
     with pytest.raises(FilterError, match='count 9 is more than a host range holds'):
         host_links(plan, 'workloads', count=9)  # DB's ranges hold 8 addresses
+
+
+def test_the_fleets_trunk_promisc_goes_to_the_vlans_parents():
+    plans = fleet_plan(fleet(APPS, trunk_promisc=True), {'h0': None, 'h1': {'trunk': 'bond0'}})
+    assert plans['h1']['trunk_promisc'] is True
+    assert host_links(plans['h1'], 'vlans')['parents'] == [{'name': 'bond0', 'promisc': True}]
+    assert host_links(plans['h0'], 'vlans')['parents'] == [{'name': 'eth0', 'promisc': True}]
+    unset = fleet_plan(fleet(APPS), {'h0': None})['h0']
+    assert unset['trunk_promisc'] is None and 'parents' not in host_links(unset, 'vlans')
+
+
+def test_trunk_promisc_must_be_a_boolean():
+    with pytest.raises(FilterError, match='underlay_fleet.trunk_promisc'):
+        fleet_plan(fleet(APPS, trunk_promisc='sometimes'), {'h0': None})

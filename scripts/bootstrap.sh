@@ -31,6 +31,17 @@ declare -A PKG_FILES=(
     # The VM on a segment (tests/integration/test_vm_on_segment.py): qemu boots a Debian kernel (unpacked below)
     # with TCG, its NIC on a macvtap.
     [qemu-system-x86]=/usr/bin/qemu-system-x86_64
+    # The vm_underlay role's libvirt networks (tests/integration/test_vm_underlay_libvirt.py): libvirtd, started
+    # only inside a lab namespace with private mounts (dev/underlay_dev/testing/libvirtd.py; libvirt-daemon-system,
+    # which would start it here with a default network, stays out), virsh and virt-xml-validate; libvirt-python
+    # (requirements-test.txt) builds against libvirt-dev.
+    [libvirt-daemon]=/usr/sbin/libvirtd
+    [libvirt-clients]=/usr/bin/virt-xml-validate
+    [libxml2-utils]=/usr/bin/xmllint   # virt-xml-validate runs it
+    [libvirt-dev]=/usr/include/libvirt/libvirt.h
+    [python3-dev]=/usr/include/python3.11/Python.h
+    [pkg-config]=/usr/bin/pkg-config
+    [gcc]=/usr/bin/gcc
     # Headless Chromium for the HTML report test (tests/integration/test_verification_report_browser.py).
     [chromium]=/usr/bin/chromium
 )

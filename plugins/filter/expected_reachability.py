@@ -32,7 +32,8 @@ options:
       - C(segment) (required) is the network segment (VLAN) it is on.
       - C(address) (required) is its IP address. A prefix length (V(172.28.10.2/24), as plans carry host addresses)
         is dropped.
-      - C(kind) is V(host) (the default, the host itself, or its shim, on the segment) or V(container).
+      - C(kind) is V(host) (the default, the host itself, or its shim, on the segment), V(container), or V(vm) (a
+        VM on a macvtap of the host, which the rule treats as a container).
       - C(netns) and C(container) say where its probes run, a named network namespace or a Docker container on
         C(host) (not both; neither is the host's own namespace). C(docker_host) is the engine of C(container).
       - C(shim) (kind V(host) only, default V(false)) says the host has a shim on the segment, so it and its own

@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) underlay.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet address plan filters: fleet_plan, host_links, docker_networks, plan_endpoints and planner_input.
+"""The fleet address plan filters: fleet_plan, host_links, docker_networks, plan_endpoints, planner_input,
+vm_guests and libvirt_networks.
 
 One file defines several filters, so each one's documentation is in the YAML file named after it next to
-this one (fleet_plan.yml, host_links.yml, docker_networks.yml, plan_endpoints.yml, planner_input.yml). The
-logic is in plugin_utils/_fleet/ (the plan, planner_input) and plugin_utils/_render/ (links, docker,
-endpoints); this file only turns their errors into Ansible's.
+this one (fleet_plan.yml, host_links.yml, ...). The logic is in plugin_utils/_fleet/ (the plan, planner_input)
+and plugin_utils/_render/ (links, docker, endpoints, vms); this file only turns their errors into Ansible's.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ansible_collections.underlay.network.plugins.plugin_utils._fleet.planner_in
 from ansible_collections.underlay.network.plugins.plugin_utils._render.docker import docker_networks
 from ansible_collections.underlay.network.plugins.plugin_utils._render.endpoints import plan_endpoints
 from ansible_collections.underlay.network.plugins.plugin_utils._render.links import host_links
+from ansible_collections.underlay.network.plugins.plugin_utils._render.vms import libvirt_networks, vm_guests
 
 
 class FilterModule:
@@ -29,4 +30,6 @@ class FilterModule:
             'docker_networks': ansible_filter(docker_networks),
             'plan_endpoints': ansible_filter(plan_endpoints),
             'planner_input': ansible_filter(planner_input),
+            'vm_guests': ansible_filter(vm_guests),
+            'libvirt_networks': ansible_filter(libvirt_networks),
         }

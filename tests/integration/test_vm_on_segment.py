@@ -13,13 +13,18 @@ always killed at the end; the lab goes with its namespaces.
 from __future__ import annotations
 
 import pytest
-from underlay_dev.testing.harness import reaches
+from test_macvtap_link import link_index
+from test_site_playbook import SITE, fleet_lab, inventory, recap
+from underlay_dev.testing.harness import reaches, read_link
 from underlay_dev.vm.qemu import Vm
 
 H1, H2 = '172.28.240.11/20', '172.28.240.12/20'  # the lab hosts' own addresses
 VM, C1, C2 = '172.28.248.40', '172.28.248.41', '172.28.248.50'  # from the containers' range 172.28.248.0/24
 SHIM = '172.28.248.254'
 NETNS = 'underlay.network.netns'
+KEEP_TASK = "Keep this host's part of the plan (and its namespace workloads or VMs, where asked)"
+PROBE_TASK = "Ping from this host's endpoints, all at once"
+__all__ = ['fleet_lab']  # the fixture, imported from test_site_playbook
 
 
 pytestmark = pytest.mark.usefixtures('no_leftover_tap_nodes')
@@ -67,3 +72,37 @@ def test_a_vm_on_a_macvtap_reaches_the_segment_and_its_host_only_through_the_shi
         # Through the shim, both ways; the private container stays isolated.
         assert reaches(segment['h1'], VM) and vm.reaches(SHIM)
         assert not vm.reaches(C1)
+
+
+def task_results(run, task):
+    return [result for result in run.results if result['_task'] == task]
+
+
+def test_the_plans_vms_get_macvtaps_and_the_main_jobs_verification_pings_them(ansible, fleet_lab):
+    """site.yml with underlay_workloads: vm on h1 (netns workloads on h2): the plan gives h1 a VM on the lan
+    segment, vm_underlay its macvtap (the plan's MAC, a tap device for nobody); the VM booted on it, a second run
+    verifies the fleet with real pings, the VM among the targets (probed from h1 through its shim and from h2's
+    container), and a third run with the VM still up changes nothing."""
+    h1, h2 = fleet_lab.hosts['h1'], fleet_lab.hosts['h2']
+    fleet = inventory(fleet_lab, h1={'underlay_workloads': 'vm', 'vm_underlay_tap_owner': 'nobody'})
+    first = ansible.playbook(SITE, fleet, extra_vars={'underlay_verify': False})
+    assert first.status == 'successful', first.stdout
+    kept = next(result for result in task_results(first, KEEP_TASK) if result['_host'] == h1)
+    guest, = kept['ansible_facts']['underlay_vm_guests']
+    assert guest['name'] == h1 + '-lan-vm1' and guest['link']['name'] == 'vm-lan-1'
+    link = read_link(h1, 'vm-lan-1')
+    assert (link['kind'], link['mac']) == ('macvtap', guest['mac_address'])
+    assert link['alias'] == 'underlay.network/vm_underlay'
+
+    tap = '/dev/tap%d' % link_index(h1, 'vm-lan-1')
+    with Vm(h1, tap, guest['mac_address'], guest['address'], user='nobody'):
+        verified = ansible.playbook(SITE, fleet)
+        assert verified.status == 'successful', verified.stdout
+        to_vm = [probe for result in task_results(verified, PROBE_TASK) for probe in result['results']
+                 if probe['target'] == guest['address'].split('/')[0]]
+        assert {(probe['name'].split(' -> ')[0].split('/')[0], probe['expected'], probe['ok']) for probe in to_vm} \
+            >= {(h1, 'reach', True), (h2, 'reach', True)}, to_vm
+        assert not any(probe['name'].startswith('%s/%s ->' % (h1, guest['name'])) for result in
+                       task_results(verified, PROBE_TASK) for probe in result['results'])  # a VM never probes
+        again = ansible.playbook(SITE, fleet)
+        assert again.status == 'successful' and recap(again) == {h1: 0, h2: 0}, again.stdout

@@ -14,6 +14,10 @@ def _segment_on(plan_segments, interface):
     return next((segment for segment in plan_segments if segment['interface'] == interface), None)
 
 
+def _segment_named(plan_segments, name):
+    return next((segment for segment in plan_segments if segment['name'] == name), None)
+
+
 def _segment_of_network(plan_segments, network):
     return next((segment for segment in plan_segments
                  if network and (segment.get('docker_network') or {}).get('name') == network), None)
@@ -33,10 +37,11 @@ def _container_endpoint(host, result, plan_segments, docker_host):
             'shim': False}
 
 
-def plan_endpoints(plan, host, workloads=None, containers=(), docker_host=None):
+def plan_endpoints(plan, host, workloads=None, containers=(), docker_host=None, vms=()):
     """The endpoints one host contributes to the reachability matrix: its own address on each segment (the
-    host address, else the shim's), its namespace ``workloads`` (host_links' output) and its Docker
-    ``containers`` (the registered results of community.docker.docker_container, looped over docker_networks)."""
+    host address, else the shim's), its namespace ``workloads`` (host_links' output), its Docker
+    ``containers`` (the registered results of community.docker.docker_container, looped over docker_networks)
+    and its ``vms`` (vm_guests' output; probed, never probing)."""
     plan_segments = segments_of(plan, 'plan_endpoints')
     host = as_str(host, 'plan_endpoints: host', 'inventory_hostname')
     endpoints = []
@@ -52,6 +57,11 @@ def plan_endpoints(plan, host, workloads=None, containers=(), docker_host=None):
             endpoints.append({'name': '%s/%s' % (host, link['netns']), 'host': host, 'segment': segment['name'],
                               'kind': 'container', 'address': link['addresses'][0].split('/')[0],
                               'netns': link['netns'], 'container': None, 'docker_host': None, 'shim': False})
+    for guest in vms or ():
+        if isinstance(guest, dict) and _segment_named(plan_segments, guest.get('segment')) is not None:
+            endpoints.append({'name': '%s/%s' % (host, guest['name']), 'host': host, 'segment': guest['segment'],
+                              'kind': 'vm', 'address': guest['address'].split('/')[0], 'netns': None,
+                              'container': None, 'docker_host': None, 'shim': False})
     for result in containers or ():
         if isinstance(result, dict) and not result.get('skipped'):
             endpoint = _container_endpoint(host, result, plan_segments, docker_host)

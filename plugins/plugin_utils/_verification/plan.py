@@ -18,6 +18,9 @@ Each endpoint probes:
 * one endpoint it must not reach, on another segment, the segments taken in turn along the ring;
 * its segment's gateway, when ``gateways`` names one.
 
+A VM (kind ``vm``) is a target like a container, never a source: nothing runs inside a guest for the
+verification, so the pairs it would probe are left out (and not counted among the pairs).
+
 Then a fix-up adds a probe wherever an endpoint is nobody's target from another host or a (segment, segment)
 isolation boundary has no probe yet. So every host, segment, shim and boundary is covered, in
 O(endpoints x (sample + per-host endpoints + segments)) probes.
@@ -36,7 +39,9 @@ from ansible_collections.underlay.network.plugins.plugin_utils._filters import F
 
 ENDPOINT_KEYS = ('name', 'host', 'segment', 'kind', 'address', 'netns', 'container', 'docker_host', 'shim')
 REQUIRED_KEYS = ('name', 'host', 'segment', 'address')
-KINDS = ('host', 'container')
+KINDS = ('host', 'container', 'vm')
+# A VM is probed, never probes: nothing runs inside a guest for the verification.
+TARGET_ONLY = ('vm',)
 OVERRIDE_KEYS = ('from', 'to', 'expect')
 GATEWAY_KEYS = ('segment', 'address', 'name')
 MODES = ('auto', 'full', 'sampled')
@@ -87,7 +92,7 @@ def _endpoint(who, position, endpoint):
         fail("address '%s' is not an IP address" % endpoint['address'])
     kind = endpoint.get('kind') or 'host'
     if kind not in KINDS:
-        fail("kind '%s' is not host or container" % kind)
+        fail("kind '%s' is not host, container or vm" % kind)
     if endpoint.get('netns') and endpoint.get('container'):
         fail('netns and container are both set; its probes run in one place: keep one')
     if endpoint.get('docker_host') and not endpoint.get('container'):
@@ -255,7 +260,10 @@ def _sampled_pairs(endpoints, topology, sample, seed):
     pairs = {}
 
     def add(source, target):
+        if source['kind'] in TARGET_ONLY:
+            return False
         pairs.setdefault((source['name'], target['name']), (source, target))
+        return True
 
     by_host = {}
     for endpoint in endpoints:
@@ -275,6 +283,8 @@ def _sampled_pairs(endpoints, topology, sample, seed):
             continue  # one host only: its own-host probes cover the segment
         targeted = set()
         for position, source in enumerate(ring):
+            if source['kind'] in TARGET_ONLY:
+                continue
             found = 0
             for step in range(1, size):
                 target = ring[(position + step) % size]
@@ -291,8 +301,7 @@ def _sampled_pairs(endpoints, topology, sample, seed):
                 continue
             for step in range(1, size):
                 source = ring[(position - step) % size]
-                if source['host'] != target['host']:
-                    add(source, target)
+                if source['host'] != target['host'] and add(source, target):
                     break
 
     covered = set()
@@ -301,13 +310,12 @@ def _sampled_pairs(endpoints, topology, sample, seed):
             boundaries = topology.isolated_segments(source, segments)
             if boundaries:
                 other = boundaries[position % len(boundaries)]
-                add(source, _pick(rings[other], position, source['host']))
-                covered.add((segment, other))
+                if add(source, _pick(rings[other], position, source['host'])):
+                    covered.add((segment, other))
     for segment in segments:
         for position, source in enumerate(rings[segment]):
             for other in topology.isolated_segments(source, segments):
-                if (segment, other) not in covered:
-                    add(source, _pick(rings[other], position, source['host']))
+                if (segment, other) not in covered and add(source, _pick(rings[other], position, source['host'])):
                     covered.add((segment, other))
     return list(pairs.values())
 
@@ -346,7 +354,8 @@ def verification_plan(endpoints, overrides=None, mode='auto', sample=DEFAULT_SAM
     seed = default_seed(checked) if seed is None else str(seed)
 
     if mode == 'full':
-        pairs = [(source, target) for source in checked for target in checked if source is not target]
+        pairs = [(source, target) for source in checked for target in checked
+                 if source is not target and source['kind'] not in TARGET_ONLY]
     else:
         pairs = _sampled_pairs(checked, topology, sample, seed)
         chosen = {(source['name'], target['name']) for source, target in pairs}
@@ -355,19 +364,21 @@ def verification_plan(endpoints, overrides=None, mode='auto', sample=DEFAULT_SAM
         for rule in rules:
             exact = (rule['from'], rule['to'])
             if exact not in chosen and not (_is_pattern(rule['from']) or _is_pattern(rule['to'])) \
-                    and rule['from'] in by_name and rule['to'] in by_name:
+                    and rule['from'] in by_name and rule['to'] in by_name \
+                    and by_name[rule['from']]['kind'] not in TARGET_ONLY:
                 pairs.append((by_name[rule['from']], by_name[rule['to']]))
                 chosen.add(exact)
 
     probes = {}
     gateway_pairs = [(source, gateway_of[source['segment']]) for source in checked
-                     if source['segment'] in gateway_of]
+                     if source['segment'] in gateway_of and source['kind'] not in TARGET_ONLY]
     for source, target in pairs + gateway_pairs:
         expect = 'reach' if target['kind'] == 'gateway' else topology.expect(source, target)
         probes.setdefault(source['host'], []).append({
             'name': source['name'] + SEPARATOR + target['name'], 'target': target['address'],
             'expect': _apply(rules, source['name'], target['name'], expect), 'source': dict(source['source'])})
-    every_pair = len(checked) * (len(checked) - 1) + len(gateway_pairs)
+    sources = sum(1 for endpoint in checked if endpoint['kind'] not in TARGET_ONLY)
+    every_pair = sources * (len(checked) - 1) + len(gateway_pairs)
     probed = sum(len(host_probes) for host_probes in probes.values())
     return {
         'mode': mode, 'seed': seed, 'sample': sample,

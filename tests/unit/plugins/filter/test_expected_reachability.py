@@ -142,7 +142,7 @@ def test_no_endpoints_or_one_give_no_rows():
     ([dict(host('h1'), address=7)], r'address is required \(a non-empty string\), got 7'),
     ([host('h1'), dict(host('h2'), name='h1/apps')], 'endpoints 0 and 1 are both named h1/apps; names must be unique'),
     ([dict(host('h1'), address='172.28.10.300')], r"address '172.28.10.300' is not an IP address"),
-    ([dict(host('h1'), kind='vm')], "kind 'vm' is not host or container"),
+    ([dict(host('h1'), kind='pod')], "kind 'pod' is not host, container or vm"),
     ([container('h1', 'c', '172.28.10.130', container='c')], 'netns and container are both set'),
     ([dict(host('h1'), docker_host='unix:///run/docker.sock')], 'docker_host goes with container only'),
     ([dict(container('h1', 'c', '172.28.10.130'), shim=True)], 'shim applies to kind host only'),

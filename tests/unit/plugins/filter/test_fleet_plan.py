@@ -14,8 +14,9 @@ def filters():
     return FilterModule().filters()
 
 
-def test_the_plugin_registers_the_four_filters(filters):
-    assert sorted(filters) == ['docker_networks', 'fleet_plan', 'host_links', 'plan_endpoints', 'planner_input']
+def test_the_plugin_registers_its_filters(filters):
+    assert sorted(filters) == ['docker_networks', 'fleet_plan', 'host_links', 'libvirt_networks', 'plan_endpoints',
+                               'planner_input', 'vm_guests']
 
 
 def test_the_plugin_plans_and_converts(filters):

@@ -200,3 +200,27 @@ def test_a_name_with_the_probe_separator_is_refused():
     endpoints[0]['name'] = 'a -> b'
     with pytest.raises(AnsibleFilterError, match=r"endpoint 0 \(a -> b\): the name contains ' -> '"):
         verification_plan(endpoints)
+
+
+def with_vms(endpoints):
+    """One VM per host and segment next to each container (a VM is probed, never probes)."""
+    vms = [dict(e, name=e['name'] + '-vm', kind='vm', netns=None, address=e['address'].replace('10.1', '10.2', 1))
+           for e in endpoints if e.get('kind') == 'container']
+    return endpoints + vms
+
+
+@pytest.mark.parametrize('hosts', [3, 200])
+def test_vms_are_targets_never_sources_and_each_is_probed_from_another_host(hosts):
+    endpoints = with_vms(fleet(hosts))
+    plan = verification_plan(endpoints)
+    kind = {e['name']: e.get('kind', 'host') for e in endpoints}
+    host = {e['name']: e['host'] for e in endpoints}
+    probes = pairs_of(plan)
+    assert not [p for p in probes if kind[p[0]] == 'vm']
+    targeted = {t for s, t, _a, _e in probes if host[s] != host[t]}
+    assert all(e['name'] in targeted for e in endpoints if e.get('kind') == 'vm')
+    sources = sum(1 for e in endpoints if kind[e['name']] != 'vm')
+    assert plan['counts']['pairs'] == sources * (len(endpoints) - 1)
+    assert_covers([e for e in endpoints if e.get('kind') != 'vm'],
+                  dict(plan, probes={h: [p for p in ps if kind[p['name'].split(' -> ')[1]] != 'vm']
+                                     for h, ps in plan['probes'].items()}))

@@ -2,7 +2,7 @@
 # Copyright (c) underlay.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet address plan filters: fleet_plan, host_links, docker_networks, plan_endpoints, planner_input,
-vm_guests and libvirt_networks.
+vm_guests, vm_links and libvirt_networks.
 
 One file defines several filters, so each one's documentation is in the YAML file named after it next to
 this one (fleet_plan.yml, host_links.yml, ...). The logic is in plugin_utils/_fleet/ (the plan, planner_input)
@@ -17,7 +17,7 @@ from ansible_collections.underlay.network.plugins.plugin_utils._fleet.planner_in
 from ansible_collections.underlay.network.plugins.plugin_utils._render.docker import docker_networks
 from ansible_collections.underlay.network.plugins.plugin_utils._render.endpoints import plan_endpoints
 from ansible_collections.underlay.network.plugins.plugin_utils._render.links import host_links
-from ansible_collections.underlay.network.plugins.plugin_utils._render.vms import libvirt_networks, vm_guests
+from ansible_collections.underlay.network.plugins.plugin_utils._render.vms import libvirt_networks, vm_guests, vm_links
 
 
 class FilterModule:
@@ -31,5 +31,6 @@ class FilterModule:
             'plan_endpoints': ansible_filter(plan_endpoints),
             'planner_input': ansible_filter(planner_input),
             'vm_guests': ansible_filter(vm_guests),
+            'vm_links': ansible_filter(vm_links),
             'libvirt_networks': ansible_filter(libvirt_networks),
         }

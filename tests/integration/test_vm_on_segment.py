@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import pytest
 from test_macvtap_link import link_index
-from test_site_playbook import SITE, fleet_lab, inventory, recap
-from underlay_dev.testing.harness import reaches, read_link
+from test_site_playbook import FLEET, SITE, fleet_lab, inventory, recap
+from underlay_dev.testing.harness import netlink_dump, reaches, read_link
 from underlay_dev.vm.qemu import Vm
+
+from ansible_collections.underlay.network.plugins.plugin_utils._fleet.plan import fleet_plan
+from ansible_collections.underlay.network.plugins.plugin_utils._render.vms import vm_guests
 
 H1, H2 = '172.28.240.11/20', '172.28.240.12/20'  # the lab hosts' own addresses
 VM, C1, C2 = '172.28.248.40', '172.28.248.41', '172.28.248.50'  # from the containers' range 172.28.248.0/24
@@ -106,3 +109,19 @@ def test_the_plans_vms_get_macvtaps_and_the_main_jobs_verification_pings_them(an
                        task_results(verified, PROBE_TASK) for probe in result['results'])  # a VM never probes
         again = ansible.playbook(SITE, fleet)
         assert again.status == 'successful' and recap(again) == {h1: 0, h2: 0}, again.stdout
+
+
+def test_a_vm_address_outside_the_hosts_range_fails_the_role_before_any_change(ansible, fleet_lab):
+    h1 = fleet_lab.hosts['h1']
+    plan = fleet_plan(FLEET, {h1: None})[h1]
+    good, = vm_guests(plan, prefix='h1-')
+    outside = dict(good, name='h1-lan-vm9', address='172.28.40.20/24')  # in the subnet, not in h1's range
+    before = netlink_dump(h1)
+    run = ansible.play([{'name': 'VMs', 'ansible.builtin.include_role': {'name': 'underlay.network.vm_underlay'},
+                         'vars': {'vm_underlay_plan': plan, 'vm_underlay_guests': [good, outside],
+                                  'vm_underlay_converged': False}}],
+                       hosts={h1: {'ansible_connection': NETNS}})
+    assert run.status == 'failed'
+    failed, = [result for result in run.results if result.failed]
+    assert "guest 1 (h1-lan-vm9): address 172.28.40.20/24 is outside the host's range" in failed['msg'], failed
+    assert netlink_dump(h1) == before

@@ -2,8 +2,9 @@
 # Copyright (c) underlay.network contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One host's plan as the VMs it carries (``vm_guests``: each a macvtap on a segment and an address from the host's
-range, exactly as the namespace workloads get theirs) and as libvirt networks (``libvirt_networks``: one per
-segment, libvirt's macvtap direct attachment on the segment's interface)."""
+range, exactly as the namespace workloads get theirs; ``vm_links``: their macvtaps for the links module, each guest
+checked against the plan first) and as libvirt networks (``libvirt_networks``: one per segment, libvirt's macvtap
+direct attachment on the segment's interface)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from xml.sax.saxutils import quoteattr
 
 from ansible_collections.underlay.network.plugins.plugin_utils._filters import FilterError
 from ansible_collections.underlay.network.plugins.plugin_utils._fleet.inputs import (
+    AddrFormatError,
     IPNetwork,
     as_int,
     as_str,
@@ -83,3 +85,45 @@ def libvirt_networks(plan):
         name = LIBVIRT_NETWORK_PREFIX + segment['name']
         networks.append({'name': name, 'segment': segment['name'], 'xml': _network_xml(name, segment)})
     return networks
+
+
+def vm_links(plan, guests, tap_owner=None, tap_group=None, tap_mode=None):
+    """``{links: [...]}`` for underlay.network.links: the macvtaps of ``guests`` (vm_guests' output, or the user's
+    own list in its shape), each checked against the host's plan first, with the tap device settings given."""
+    require_netaddr()
+    segments = {segment['name']: segment for segment in _vm_segments(plan, 'vm_links')}
+    tap = {key: value for key, value in (('tap_owner', tap_owner), ('tap_group', tap_group),
+                                         ('tap_mode', tap_mode)) if value is not None}
+    links = []
+    for position, guest in enumerate(guests or ()):
+        label = 'vm_links: guest %d%s' % (position, ' (%s)' % guest.get('name') if isinstance(guest, dict) else '')
+        _check_guest(label, guest, segments)
+        links.append(dict(guest['link'], **tap))
+    return {'links': links}
+
+
+def _check_guest(label, guest, segments):
+    if not isinstance(guest, dict) or not all(isinstance(guest.get(key), (str, dict)) for key in
+                                              ('name', 'segment', 'address', 'mac_address', 'link')):
+        raise FilterError('%s: a guest has name, segment, address, mac_address and link, as vm_guests gives them'
+                          % label)
+    segment = segments.get(guest['segment'])
+    if segment is None:
+        raise FilterError("%s: segment '%s' is not a macvlan segment of this host's plan (it has %s)"
+                          % (label, guest['segment'], ', '.join(sorted(segments)) or 'none'))
+    try:
+        address = IPNetwork(guest['address'])
+    except (AddrFormatError, ValueError, TypeError) as exc:
+        raise FilterError("%s: address '%s' is not an address in CIDR form (%s)" % (label, guest['address'], exc)) \
+            from None
+    ip_range, subnet = IPNetwork(segment['ip_range']), IPNetwork(segment['subnet'])
+    if address.ip not in ip_range or address.prefixlen != subnet.prefixlen:
+        raise FilterError("%s: address %s is outside the host's range %s on segment '%s' (or not /%d, the "
+                          "segment's prefix length); take one from that range, as vm_guests does"
+                          % (label, guest['address'], segment['ip_range'], segment['name'], subnet.prefixlen))
+    link = guest['link']
+    wanted = {'kind': 'macvtap', 'parent': segment['interface'], 'mac_address': guest['mac_address']}
+    wrong = sorted(key for key, value in wanted.items() if link.get(key) != value)
+    if wrong:
+        raise FilterError('%s: its link must be %s; it has %s' % (label, ', '.join(
+            '%s %s' % (key, wanted[key]) for key in wrong), ', '.join('%s %s' % (key, link.get(key)) for key in wrong)))

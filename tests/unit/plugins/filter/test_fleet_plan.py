@@ -16,7 +16,7 @@ def filters():
 
 def test_the_plugin_registers_its_filters(filters):
     assert sorted(filters) == ['docker_networks', 'fleet_plan', 'host_links', 'libvirt_networks', 'plan_endpoints',
-                               'planner_input', 'vm_guests']
+                               'planner_input', 'vm_guests', 'vm_links']
 
 
 def test_the_plugin_plans_and_converts(filters):

@@ -11,7 +11,7 @@ from ansible_collections.underlay.network.plugins.plugin_utils._filters import F
 from ansible_collections.underlay.network.plugins.plugin_utils._fleet.plan import fleet_plan
 from ansible_collections.underlay.network.plugins.plugin_utils._render.endpoints import plan_endpoints
 from ansible_collections.underlay.network.plugins.plugin_utils._render.links import host_links
-from ansible_collections.underlay.network.plugins.plugin_utils._render.vms import libvirt_networks, vm_guests
+from ansible_collections.underlay.network.plugins.plugin_utils._render.vms import libvirt_networks, vm_guests, vm_links
 
 
 @pytest.fixture
@@ -70,3 +70,27 @@ def test_vms_are_endpoints_of_kind_vm(plan):
     endpoints = plan_endpoints(plan, 'h1', vms=guests + [dict(guests[0], segment='nowhere')])
     assert [(e['name'], e['kind'], e['segment'], e['address']) for e in endpoints if e['kind'] == 'vm'] == [
         ('h1/h1-apps-vm1', 'vm', 'apps', '172.28.10.159'), ('h1/h1-lan-vm1', 'vm', 'lan', '192.168.50.159')]
+
+
+def test_vm_links_are_the_guests_macvtaps_with_the_tap_settings(plan):
+    guests = vm_guests(plan, prefix='h1-')
+    links = vm_links(plan, guests, tap_group='kvm', tap_mode='0660')['links']
+    assert links == [dict(guest['link'], tap_group='kvm', tap_mode='0660') for guest in guests]
+    assert vm_links(plan, [])['links'] == []
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(address='172.28.10.20/24'), "guest 0 .h1-apps-vm1.: address 172.28.10.20/24 is outside the host's range "
+                                      r"172.28.10.144/28 on segment 'apps'"),
+    (dict(address='172.28.10.159/16'), "or not /24, the segment's prefix length"),
+    (dict(address='nowhere'), "address 'nowhere' is not an address in CIDR form"),
+    (dict(segment='db'), "segment 'db' is not a macvlan segment of this host's plan .it has apps, lan."),
+    (dict(link={'kind': 'macvlan', 'name': 'vm10-1', 'parent': 'eth0.20', 'mac_address': '02:76:ac:1c:0a:9f'}),
+     'its link must be kind macvtap, parent eth0.10; it has kind macvlan, parent eth0.20'),
+    (dict(mac_address='02:00:00:00:00:01'), 'its link must be mac_address 02:00:00:00:00:01'),
+    (dict(link=None), 'a guest has name, segment, address, mac_address and link'),
+])
+def test_a_guest_that_does_not_fit_the_plan_is_refused_naming_it(plan, change, message):
+    guest = dict(vm_guests(plan, prefix='h1-')[0], **change)
+    with pytest.raises(FilterError, match=message):
+        vm_links(plan, [guest])

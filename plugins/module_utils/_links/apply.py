@@ -7,12 +7,15 @@ re-creation brings the old link back, a refused creation removes the half-made l
 
 from __future__ import annotations
 
+import errno
+
 from ansible_collections.underlay.network.plugins.module_utils._common.describe import describe_netns, describe_route
 from ansible_collections.underlay.network.plugins.module_utils._common.errors import LinkError, NetlinkOperationError
 from ansible_collections.underlay.network.plugins.module_utils._common.markers import MANAGED_MARKER
 from ansible_collections.underlay.network.plugins.module_utils._common.validation import sort_addresses
 from ansible_collections.underlay.network.plugins.module_utils._common.vocabulary import REPLACE
 from ansible_collections.underlay.network.plugins.module_utils._links.diff import plan_link
+from ansible_collections.underlay.network.plugins.module_utils._links.parent import port_conflict
 
 
 class LinkApplier:
@@ -39,11 +42,18 @@ class LinkApplier:
         admin_state = target.get('admin_state')
         if index is None:
             index = self.kind.new_index(task, where)
-        index, created_up = self._do(
-            task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
-            'create_link', name, self.kind.encode(target), parent_index=parent_index, mtu=target.get('mtu'),
-            mac_address=target.get('mac_address'), target=where if target['netns'] is not None else None,
-            move_after_create=self.kind.move_after_create, up=admin_state == 'up', index=index)
+        try:
+            index, created_up = self._do(
+                task, 'create %s %s in %s' % (self.kind.kind, name, describe_netns(target['netns'])),
+                'create_link', name, self.kind.encode(target), parent_index=parent_index, mtu=target.get('mtu'),
+                mac_address=target.get('mac_address'), target=where if target['netns'] is not None else None,
+                move_after_create=self.kind.move_after_create, up=admin_state == 'up', index=index)
+        except NetlinkOperationError as exc:
+            conflict = port_conflict(self.sessions, target, self.kind) if exc.code == errno.EBUSY and self.kind.port \
+                else None
+            if conflict is not None:  # the refusal check_stacking leaves to the kernel, explained
+                raise conflict from exc
+            raise
         if created_up:
             self.actions.append('set admin_state up')
             admin_state = None

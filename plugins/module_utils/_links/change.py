@@ -106,7 +106,7 @@ def plan_link_change(sessions, desired, kind, options, new_parents=None, assume_
     parent_index = check_parent(sessions, desired, kind, new_parents or {})
     plan = plan_link(current, desired, kind, options.addresses_mode, options.routes_mode)
     if plan.action in ('create', 'recreate'):
-        check_stacking(sessions, desired, kind, new_parents or {})
+        check_stacking(sessions, desired, kind, new_parents or {}, plan.action)
     if plan.changed:
         kind.preflight(sessions, desired, options)
     if plan.conflicts and not options.recreate:

@@ -29,10 +29,16 @@ def check_parent(sessions, desired, kind, new_parents):
     return parent_index
 
 
-def check_stacking(sessions, desired, kind, new_parents):
+def check_stacking(sessions, desired, kind, new_parents, action):
     """Refuse, before a link is created on its parent, what the kernel would refuse or what would carry nothing:
     a link on a macvtap (which belongs to its VM), a macvlan or macvtap where the parent has an ipvlan port (or
-    the other way round: one parent, one kind of port), and a macvlan or macvtap on a wireless parent."""
+    the other way round: one parent, one kind of port), and a macvlan or macvtap on a wireless parent.
+
+    The port kind takes a look at every namespace. The links module (a whole-host session) looks once per parent
+    and call, before its first change. A single-link module creating a link does not: the creation is its first
+    change, and the kernel refuses it (EBUSY) with nothing changed, which ``port_conflict`` then explains
+    (``apply.LinkApplier.create``); so a loop of single-link tasks stays at one lookup per task. A re-creation,
+    which deletes the old link first, looks before."""
     parent = desired['parent']
     if parent in new_parents or kind.port is None:
         return  # a parent this call creates first has no port and no links yet (its kind is declared)
@@ -41,15 +47,25 @@ def check_stacking(sessions, desired, kind, new_parents):
         raise LinkError('parent %s is a macvtap link, whose frames belong to the VM on its tap device; stack the %s '
                         '%s on the interface %s is on; nothing was changed'
                         % (parent, kind.kind, desired['name'], parent), actions=[])
-    others = [link for link in sessions.ports_on(parent) if link['port'] != kind.port]
-    if others:
-        raise LinkError('%s cannot be a %s on %s: the parent has %s links already (%s), and the kernel allows '
-                        'links of one port kind per parent, macvlan (with macvtap) or ipvlan (Device or resource '
-                        'busy); put the %s on another parent or remove those links first; nothing was changed'
-                        % (desired['name'], kind.kind, parent, others[0]['port'],
-                           ', '.join(describe_link(link) for link in others), kind.kind), actions=[])
+    if sessions.whole or action == 'recreate':
+        conflict = port_conflict(sessions, desired, kind)
+        if conflict is not None:
+            raise conflict
     if kind.port == 'macvlan' and sessions.parent_fact(parent, is_wireless):
         raise LinkError('parent %s is a wireless (802.11) interface: the kernel accepts a %s on it, but the access '
                         'point drops frames from any MAC address but the station\'s own, so %s would carry nothing; '
                         'use an ipvlan (ipvlan_link, which shares the parent\'s MAC) or a wired parent; nothing was '
                         'changed' % (parent, kind.kind, desired['name']), actions=[])
+
+
+def port_conflict(sessions, desired, kind):
+    """The LinkError for a link whose parent has links of the other port kind (macvlan/macvtap vs ipvlan), or
+    None."""
+    others = [link for link in sessions.ports_on(desired['parent']) if link['port'] != kind.port]
+    if not others:
+        return None
+    return LinkError('%s cannot be a %s on %s: the parent has %s links already (%s), and the kernel allows links of '
+                     'one port kind per parent, macvlan (with macvtap) or ipvlan (Device or resource busy); put the '
+                     '%s on another parent or remove those links first; nothing was changed'
+                     % (desired['name'], kind.kind, desired['parent'], others[0]['port'],
+                        ', '.join(describe_link(link) for link in others), kind.kind), actions=[])

@@ -56,14 +56,17 @@ class Progress:
 
 
 def apply_host(sessions, plan):
-    """Carry out a plan: namespaces, deletions (deepest first, batched), links in stacking order, teardowns."""
+    """Carry out a plan: parents' settings, namespaces, deletions (deepest first, batched), links in stacking order,
+    teardowns."""
     progress = Progress(plan)
-    for change in plan.parents:  # before anything is stacked on them
+    for name, index, before, after in plan.parents:  # before anything is stacked on them
+        if before == after:
+            continue
         try:
-            progress.actions.extend(apply_parents(sessions, [change]))
+            progress.actions.extend(apply_parents(sessions, [(name, index, before, after)]))
         except NetlinkOperationError as exc:
-            progress.fail('parent %s' % change[0], exc)
-        progress.done += change[2] != change[3]
+            progress.fail('parent %s' % name, exc)
+        progress.done += 1
     for ns, _planned in plan.namespaces:
         try:
             outcome = reconcile_namespace(ns['name'], 'present', ns.get('sysctls'))

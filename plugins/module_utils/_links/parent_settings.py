@@ -34,9 +34,9 @@ def desired_parents(entries):
 
 
 def plan_parents(sessions, parents, new_links=()):
-    """(name, index, before, after) for each declared parent whose settings differ; a parent must exist in the task's
-    namespace (``new_links``: names of task-namespace links the same call creates, which are refused: set it on
-    them once they exist)."""
+    """(name, index, before, after) for each declared parent (before == after when nothing is to change); a parent
+    must exist in the task's namespace (``new_links``: names of task-namespace links the same call creates, which
+    are refused: set it on them once they exist)."""
     changes = []
     for parent in parents:
         msg = sessions.task.link_msg(ifname=parent['name'])
